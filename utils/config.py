@@ -1,0 +1,124 @@
+"""Settings: environment first, then `aiops.toml` in AIOPS_HOME, then defaults.
+
+Environment variable names are a published contract (DESIGN.md), so each field
+names its variable explicitly rather than relying on a prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path("~/.aiops")
+CONFIG_FILE_NAME = "aiops.toml"
+
+
+class ConfigError(Exception):
+    """A setting or the config file is unusable; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    # case_sensitive: otherwise the lowercase alias "home" would match $HOME.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=True)
+
+    aws_profile: str | None = Field(None, validation_alias=AliasChoices("AWS_PROFILE", "aws_profile"))
+    aws_region: str | None = Field(
+        None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "aws_region")
+    )
+    aws_endpoint_url: str | None = Field(
+        None, validation_alias=AliasChoices("AWS_ENDPOINT_URL", "aws_endpoint_url")
+    )
+    ollama_host: str = Field(
+        "http://localhost:11434", validation_alias=AliasChoices("OLLAMA_HOST", "ollama_host")
+    )
+    model: str = Field("llama3.1:8b", validation_alias=AliasChoices("AIOPS_MODEL", "model"))
+    home: Path = Field(DEFAULT_HOME, validation_alias=AliasChoices("AIOPS_HOME", "home"))
+    slack_webhook_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_WEBHOOK_URL", "slack_webhook_url")
+    )
+    slack_webhook_url_tier0: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_WEBHOOK_URL_TIER0", "slack_webhook_url_tier0")
+    )
+    slack_webhook_url_tier1: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_WEBHOOK_URL_TIER1", "slack_webhook_url_tier1")
+    )
+    slack_webhook_url_tier2: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_WEBHOOK_URL_TIER2", "slack_webhook_url_tier2")
+    )
+    max_targets: int = Field(5, ge=1, validation_alias=AliasChoices("AIOPS_MAX_TARGETS", "max_targets"))
+    poll_seconds: float = Field(
+        30, gt=0, validation_alias=AliasChoices("AIOPS_POLL_SECONDS", "poll_seconds")
+    )
+    # How long the server waits for a person to answer a y/N before it counts as No.
+    confirm_timeout_seconds: float = Field(
+        120, gt=0, validation_alias=AliasChoices("AIOPS_CONFIRM_TIMEOUT", "confirm_timeout_seconds")
+    )
+    ollama_timeout_seconds: float = Field(
+        30, gt=0, validation_alias=AliasChoices("AIOPS_OLLAMA_TIMEOUT", "ollama_timeout_seconds")
+    )
+    read_only: bool = Field(False, validation_alias=AliasChoices("AIOPS_READ_ONLY", "read_only"))
+    sandbox: bool = False
+    planner: str = "auto"
+    # Tables from aiops.toml that other subsystems interpret (tiers, auto-remediation).
+    tiers: dict[str, Any] = Field(default_factory=dict)
+    auto_remediation: dict[str, Any] = Field(default_factory=dict)
+    monitor: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def region(self) -> str:
+        return self.aws_region or "us-east-1"
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / CONFIG_FILE_NAME
+
+
+def resolve_home(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("AIOPS_HOME") or DEFAULT_HOME).expanduser()
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse aiops.toml; a missing file is an empty config, a broken one an error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings. Precedence: explicit overrides (CLI flags) > environment > aiops.toml > defaults."""
+    home = Path(overrides.get("home") or resolve_home())
+    file_values = read_config_file(home.expanduser() / CONFIG_FILE_NAME)
+    # Environment wins over the file: drop file keys whose variable is set.
+    merged: dict[str, Any] = {k: v for k, v in file_values.items() if not _env_sets(k)}
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = Settings(**merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting {where}: {first['msg']}") from exc
+    settings.home = settings.home.expanduser()
+    return settings
+
+
+def _env_sets(field_name: str) -> bool:
+    field = Settings.model_fields.get(field_name)
+    if field is None or field.validation_alias is None:
+        return False
+    aliases = getattr(field.validation_alias, "choices", [field.validation_alias])
+    return any(isinstance(a, str) and a.isupper() and os.environ.get(a) for a in aliases)
