@@ -1,0 +1,85 @@
+"""Command dispatch: turns parsed arguments into settings and runs the chosen command.
+
+Every command returns an exit status; failures print one line on stderr, never a traceback
+(set AIOPS_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from utils.config import ConfigError, Settings, load_settings
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        aws_region=args.region,
+        aws_profile=args.profile,
+        model=args.model,
+        read_only=args.read_only or None,
+        sandbox=args.sandbox,
+        planner=args.planner,
+    )
+
+
+def fail(message: str, status: int = 1) -> int:
+    sys.stderr.write(f"error: {message}\n")
+    return status
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from(args)
+        return _run(args, settings)
+    except ConfigError as exc:
+        return fail(str(exc), 2)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except Exception as exc:  # the last line of defence: one line, not a traceback
+        if os.environ.get("AIOPS_DEBUG"):
+            traceback.print_exc()
+        return fail(f"{type(exc).__name__}: {exc}")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.command
+    if command == "mcp":
+        from mcp_server.server import serve
+
+        return serve(settings)
+    if command == "sop":
+        return _sop(args, settings)
+    if command in {"ask", "plan"}:
+        from agent.oneshot import run_oneshot
+
+        return run_oneshot(args, settings)
+    if command == "monitor":
+        from agent.headless import run_monitor
+
+        return run_monitor(args, settings)
+    if command == "incidents":
+        from agent.headless import show_incidents
+
+        return show_incidents(args, settings)
+    from agent.repl import run_repl
+
+    return run_repl(settings)
+
+
+def _sop(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from sop import cli as sop_cli
+    except ImportError:
+        return fail("the SOP store is not available yet")
+    home = settings.home
+    if args.sop_command == "add":
+        return sop_cli.cmd_add(home, args.paths, args.json)
+    if args.sop_command == "list":
+        return sop_cli.cmd_list(home, args.json)
+    if args.sop_command == "search":
+        return sop_cli.cmd_search(home, args.query, args.k, args.json)
+    return sop_cli.cmd_remove(home, args.id)

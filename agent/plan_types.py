@@ -1,0 +1,42 @@
+"""What a planner receives and returns. Shared by the Ollama and offline planners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class InventoryItem(BaseModel):
+    """One EC2 instance as the planner sees it (from the list_instances tool)."""
+
+    instance_id: str
+    name: str | None = None
+    state: str = "unknown"
+    instance_type: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class PlanningContext(BaseModel):
+    """The live facts a planner may use to resolve what the user referred to."""
+
+    instances: list[InventoryItem] = Field(default_factory=list)
+    log_groups: list[str] = Field(default_factory=list)
+
+
+class PlannedCall(BaseModel):
+    """One tool call on the MCP server, with arguments named as in the tool catalog."""
+
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    planner: str = "rules"
+
+
+class Clarification(BaseModel):
+    """The request cannot be planned as is; `message` says why, `candidates` what might be meant."""
+
+    message: str
+    candidates: list[str] = Field(default_factory=list)
+
+
+PlanOutcome = PlannedCall | Clarification

@@ -1,0 +1,85 @@
+"""AIOps Agent command line: parses arguments and hands off. No logic lives here.
+
+Imports are lazy so `--help` stays fast; each command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments get one line on stderr and exit 2, not a usage dump."""
+
+    def error(self, message: str) -> None:
+        sys.stderr.write(f"error: {message} (see `python main.py --help`)\n")
+        raise SystemExit(2)
+
+
+def _global_options(parser: argparse.ArgumentParser, default) -> None:
+    # Subcommands repeat these with SUPPRESS defaults so they may be given on either side.
+    parser.add_argument("--sandbox", action="store_true", default=default(False),
+                        help="run against the built-in AWS emulator (no account needed)")
+    parser.add_argument("--read-only", action="store_true", default=default(False),
+                        help="refuse every mutating action")
+    parser.add_argument("--planner", choices=["auto", "ollama", "rules"], default=default("auto"),
+                        help="auto: Ollama when reachable, else offline rules")
+    parser.add_argument("--model", default=default(None), help="Ollama model (default $AIOPS_MODEL or llama3.1:8b)")
+    parser.add_argument("--region", default=default(None), help="AWS region")
+    parser.add_argument("--profile", default=default(None), help="AWS profile")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="main.py", description="AIOps Agent: assisted operations for AWS.")
+    _global_options(parser, lambda value: value)
+    shared = argparse.ArgumentParser(add_help=False)
+    _global_options(shared, lambda _value: argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
+
+    ask = sub.add_parser("ask", parents=[shared], help="run one request")
+    ask.add_argument("text", nargs="+")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--yes", action="store_true", help="consent to a destructive action for this command")
+    ask.add_argument("--dry-run", action="store_true", help="check with EC2 DryRun; change nothing")
+
+    plan = sub.add_parser("plan", parents=[shared], help="show the tool call a request maps to")
+    plan.add_argument("text", nargs="+")
+    plan.add_argument("--json", action="store_true")
+
+    monitor = sub.add_parser("monitor", parents=[shared], help="watch alarms and open incidents")
+    monitor.add_argument("--once", action="store_true")
+    monitor.add_argument("--json", action="store_true")
+    monitor.add_argument("--interval", type=float, default=None, help="seconds between cycles")
+
+    sop = sub.add_parser("sop", parents=[shared], help="manage the SOP knowledge base")
+    sop_sub = sop.add_subparsers(dest="sop_command", required=True, parser_class=OneLineParser)
+    sop_add = sop_sub.add_parser("add", help="add markdown files or folders")
+    sop_add.add_argument("paths", nargs="+")
+    sop_add.add_argument("--json", action="store_true")
+    sop_list = sop_sub.add_parser("list", help="list stored SOPs")
+    sop_list.add_argument("--json", action="store_true")
+    sop_search = sop_sub.add_parser("search", help="search SOPs ('-' reads one query per line)")
+    sop_search.add_argument("query")
+    sop_search.add_argument("--k", type=int, default=5)
+    sop_search.add_argument("--json", action="store_true")
+    sop_remove = sop_sub.add_parser("remove", help="remove a SOP by id or path")
+    sop_remove.add_argument("id")
+
+    incidents = sub.add_parser("incidents", parents=[shared], help="show the incident timeline")
+    incidents.add_argument("--json", action="store_true")
+    incidents.add_argument("--limit", type=int, default=20)
+
+    sub.add_parser("mcp", parents=[shared], help="serve the MCP tools on stdio for any MCP client")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from agent.cli import dispatch
+
+    return dispatch(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

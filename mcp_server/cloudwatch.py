@@ -1,0 +1,96 @@
+"""CloudWatch alarms and metrics as plain functions taking a boto3 client."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mcp_server.models import Alarm, AlarmList, Datapoint, MetricSeries
+
+ALARM_STATES = {"ALARM", "OK", "INSUFFICIENT_DATA"}
+STATISTICS = {"Average", "Maximum", "Minimum", "Sum", "SampleCount"}
+# Metrics the CloudWatch agent publishes; everything else is the EC2 namespace.
+AGENT_METRICS = {"mem_used_percent", "disk_used_percent", "swap_used_percent", "MemoryUtilization"}
+MAX_MINUTES = 15 * 24 * 60  # CloudWatch keeps 1-minute data for 15 days
+
+
+def alarm_from_raw(raw: dict) -> Alarm:
+    dimensions = {d["Name"]: d["Value"] for d in raw.get("Dimensions") or []}
+    updated = raw.get("StateUpdatedTimestamp")
+    return Alarm(
+        name=raw["AlarmName"],
+        state=raw.get("StateValue", "INSUFFICIENT_DATA"),
+        reason=raw.get("StateReason"),
+        description=raw.get("AlarmDescription"),
+        metric=raw.get("MetricName"),
+        namespace=raw.get("Namespace"),
+        dimensions=dimensions,
+        instance_id=dimensions.get("InstanceId"),
+        threshold=raw.get("Threshold"),
+        comparison=raw.get("ComparisonOperator"),
+        updated=updated.isoformat() if hasattr(updated, "isoformat") else updated,
+    )
+
+
+def fetch_alarms(cloudwatch, state: str | None = None) -> list[Alarm]:
+    kwargs = {"StateValue": state} if state else {}
+    alarms: list[Alarm] = []
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(**kwargs):
+        alarms.extend(alarm_from_raw(raw) for raw in page.get("MetricAlarms", []))
+        for raw in page.get("CompositeAlarms", []):
+            alarms.append(alarm_from_raw(raw))
+    return alarms
+
+
+def list_alarms(cloudwatch, state: str | None = None) -> AlarmList:
+    if state:
+        state = state.strip().upper()
+        if state not in ALARM_STATES:
+            raise ValueError(f"unknown alarm state '{state}'; use ALARM, OK or INSUFFICIENT_DATA")
+    alarms = fetch_alarms(cloudwatch, state)
+    # Firing first: that is what a person asking about alarms wants to see.
+    alarms.sort(key=lambda a: (a.state != "ALARM", a.name.casefold()))
+    return AlarmList(alarms=alarms, count=len(alarms), firing=sum(a.state == "ALARM" for a in alarms))
+
+
+def get_metric_statistics(
+    cloudwatch,
+    instance_id: str,
+    name: str | None,
+    metric: str = "CPUUtilization",
+    minutes: int = 60,
+    period: int = 300,
+    statistic: str = "Average",
+    now: datetime | None = None,
+) -> MetricSeries:
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise ValueError(f"minutes must be between 1 and {MAX_MINUTES} (a window ending now)")
+    if period < 60 or period % 60:
+        raise ValueError("period must be a multiple of 60 seconds")
+    statistic = statistic.capitalize() if statistic.lower() != "samplecount" else "SampleCount"
+    if statistic not in STATISTICS:
+        raise ValueError(f"unknown statistic '{statistic}'; use one of {', '.join(sorted(STATISTICS))}")
+    end = now or datetime.now(UTC)
+    namespace = "CWAgent" if metric in AGENT_METRICS else "AWS/EC2"
+    response = cloudwatch.get_metric_statistics(
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=[{"Name": "InstanceId", "Value": instance_id}],
+        StartTime=end - timedelta(minutes=minutes),
+        EndTime=end,
+        Period=period,
+        Statistics=[statistic],
+    )
+    points = sorted(response.get("Datapoints", []), key=lambda p: p["Timestamp"])
+    values = [float(p.get(statistic, 0.0)) for p in points]
+    return MetricSeries(
+        instance_id=instance_id,
+        name=name,
+        metric=metric,
+        statistic=statistic,
+        unit=points[0].get("Unit") if points else None,
+        period=period,
+        datapoints=[Datapoint(timestamp=p["Timestamp"].isoformat(), value=v) for p, v in zip(points, values, strict=True)],
+        latest=values[-1] if values else None,
+        maximum=max(values) if values else None,
+        average=sum(values) / len(values) if values else None,
+    )

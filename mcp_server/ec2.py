@@ -1,0 +1,154 @@
+"""EC2 logic as plain functions taking a boto3 client; the MCP layer is in ec2_tools.py."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from mcp_server.errors import aws_error_code, describe_aws_error
+from mcp_server.inventory import fetch_inventory, fetch_raw, resolve_targets, summarize
+from mcp_server.models import (
+    ActionResult,
+    InstanceDetail,
+    InstanceList,
+    InstanceStatus,
+    InstanceStatusList,
+    InstanceSummary,
+    TargetChange,
+)
+
+VALID_STATES = {"pending", "running", "stopping", "stopped", "shutting-down", "terminated"}
+# Enough for any person or model to read; the count says how many there really were.
+MAX_LISTED = 1000
+
+_ACTION_CALLS = {
+    "start": ("start_instances", "StartingInstances"),
+    "stop": ("stop_instances", "StoppingInstances"),
+    "reboot": ("reboot_instances", None),
+    "terminate": ("terminate_instances", "TerminatingInstances"),
+}
+
+
+def list_instances(
+    ec2, name: str | None = None, state: str | None = None, tags: dict[str, str] | None = None
+) -> InstanceList:
+    filters: list[dict[str, Any]] = []
+    if state:
+        state = state.strip().lower()
+        if state not in VALID_STATES:
+            raise ValueError(f"unknown state '{state}'; use one of {', '.join(sorted(VALID_STATES))}")
+        filters.append({"Name": "instance-state-name", "Values": [state]})
+    for key, value in (tags or {}).items():
+        filters.append({"Name": f"tag:{key}", "Values": [str(value)]})
+    instances = fetch_inventory(ec2, filters)
+    if name:
+        # The glob is matched here, case-insensitively, because EC2 tag filters are case-sensitive.
+        pattern = name.casefold() if any(c in name for c in "*?[") else f"*{name.casefold()}*"
+        instances = [i for i in instances if i.name and fnmatch.fnmatchcase(i.name.casefold(), pattern)]
+    instances.sort(key=lambda i: ((i.name or "~").casefold(), i.instance_id))
+    return InstanceList(
+        instances=instances[:MAX_LISTED], count=len(instances), has_more_results=len(instances) > MAX_LISTED
+    )
+
+
+def protection_flags(ec2, instance_id: str) -> tuple[bool, bool]:
+    """(stop protection, termination protection) as EC2 reports them."""
+    stop = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="disableApiStop")
+    term = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="disableApiTermination")
+    return (
+        bool(stop.get("DisableApiStop", {}).get("Value")),
+        bool(term.get("DisableApiTermination", {}).get("Value")),
+    )
+
+
+def describe_instance(ec2, ref: str) -> InstanceDetail:
+    target = resolve_targets(ec2, [ref])[0]
+    raw = fetch_raw(ec2, ids=[target.instance_id])[0]
+    stop_protection, termination_protection = protection_flags(ec2, target.instance_id)
+    summary = summarize(raw)
+    return InstanceDetail(
+        **summary.model_dump(),
+        image_id=raw.get("ImageId"),
+        vpc_id=raw.get("VpcId"),
+        subnet_id=raw.get("SubnetId"),
+        security_groups=[g.get("GroupName", g.get("GroupId", "")) for g in raw.get("SecurityGroups") or []],
+        key_name=raw.get("KeyName"),
+        platform=raw.get("PlatformDetails"),
+        stop_protection=stop_protection,
+        termination_protection=termination_protection,
+        state_reason=(raw.get("StateReason") or {}).get("Message") or raw.get("StateTransitionReason") or None,
+    )
+
+
+def get_instance_status(ec2, refs: list[str] | None = None) -> InstanceStatusList:
+    targets = resolve_targets(ec2, refs) if refs else fetch_inventory(ec2)
+    by_id = {t.instance_id: t for t in targets}
+    statuses: dict[str, InstanceStatus] = {
+        t.instance_id: InstanceStatus(
+            instance_id=t.instance_id, name=t.name, state=t.state,
+            system_status="not-applicable", instance_status="not-applicable",
+        )
+        for t in targets
+    }
+    ids = list(by_id)
+    # describe_instance_status rejects more than 100 ids per call when ids are given.
+    for start in range(0, len(ids), 100):
+        paginator = ec2.get_paginator("describe_instance_status")
+        for page in paginator.paginate(InstanceIds=ids[start:start + 100], IncludeAllInstances=True):
+            for raw in page.get("InstanceStatuses", []):
+                entry = statuses.get(raw["InstanceId"])
+                if entry is None:
+                    continue
+                entry.system_status = (raw.get("SystemStatus") or {}).get("Status", "not-applicable")
+                entry.instance_status = (raw.get("InstanceStatus") or {}).get("Status", "not-applicable")
+                entry.events = [e.get("Code", "") for e in raw.get("Events") or []]
+    items = sorted(statuses.values(), key=lambda s: ((s.name or "~").casefold(), s.instance_id))
+    impaired = sum(1 for s in items if "impaired" in (s.system_status, s.instance_status))
+    return InstanceStatusList(statuses=items, impaired=impaired)
+
+
+def change_state(
+    ec2, action: str, targets: list[InstanceSummary], dry_run: bool = False
+) -> ActionResult:
+    """Call EC2 for the action. Guards have already run; this only acts and reports."""
+    method, result_key = _ACTION_CALLS[action]
+    ids = [t.instance_id for t in targets]
+    changes = {
+        t.instance_id: TargetChange(instance_id=t.instance_id, name=t.name, env=t.env, previous_state=t.state)
+        for t in targets
+    }
+    try:
+        response = getattr(ec2, method)(InstanceIds=ids, DryRun=dry_run)
+    except Exception as exc:
+        code = aws_error_code(exc)
+        if dry_run and code == "DryRunOperation":
+            return ActionResult(
+                action=action, status="dry_run", dry_run=True, targets=list(changes.values()),
+                message=f"dry run: EC2 would allow {action} of {_names(targets)}; nothing was changed",
+            )
+        if dry_run and code in {"UnauthorizedOperation", "AccessDenied"}:
+            return ActionResult(
+                action=action, status="refused", dry_run=True, targets=list(changes.values()),
+                message=f"dry run: EC2 would deny {action} of {_names(targets)}: {describe_aws_error(exc)}",
+            )
+        return ActionResult(
+            action=action, status="error", dry_run=dry_run, targets=list(changes.values()),
+            message=describe_aws_error(exc, "EC2"),
+        )
+    for item in (response.get(result_key) or []) if result_key else []:
+        change = changes.get(item.get("InstanceId"))
+        if change:
+            change.current_state = (item.get("CurrentState") or {}).get("Name")
+            change.previous_state = (item.get("PreviousState") or {}).get("Name", change.previous_state)
+    if action == "reboot":
+        for change in changes.values():
+            change.current_state = change.previous_state
+    past = {"start": "started", "stop": "stopped", "reboot": "rebooted", "terminate": "terminated"}[action]
+    return ActionResult(
+        action=action, status="ok", targets=list(changes.values()),
+        message=f"{past} {_names(targets)}",
+    )
+
+
+def _names(targets: list[InstanceSummary]) -> str:
+    return ", ".join(f"{t.name or '(no name)'} ({t.instance_id})" for t in targets)

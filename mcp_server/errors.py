@@ -1,0 +1,84 @@
+"""One place that turns AWS failures into tool errors a person can act on."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+# Code -> what to do about it. The AWS message is appended when it adds detail.
+_ADVICE: dict[str, str] = {
+    "UnauthorizedOperation": "the AWS credentials in use are not allowed to do this; grant the IAM permission or use another profile",
+    "AccessDenied": "the AWS credentials in use are not allowed to do this; grant the IAM permission or use another profile",
+    "AccessDeniedException": "the AWS credentials in use are not allowed to do this; grant the IAM permission or use another profile",
+    "AuthFailure": "AWS rejected the credentials; check AWS_PROFILE or refresh them",
+    "ExpiredToken": "the AWS session has expired; log in again (for example `aws sso login`)",
+    "ExpiredTokenException": "the AWS session has expired; log in again (for example `aws sso login`)",
+    "InvalidClientTokenId": "AWS does not recognise the access key; check AWS_PROFILE",
+    "InvalidInstanceID.NotFound": "no such instance in this region; list instances to see what exists",
+    "InvalidInstanceID.Malformed": "that is not a valid instance id (expected i- followed by 8 or 17 hex digits)",
+    "OperationNotPermitted": "EC2 refused: stop or termination protection is on for this instance",
+    "IncorrectInstanceState": "the instance is not in a state that allows this action; check its state first",
+    "Throttling": "AWS is throttling requests; wait a few seconds and try again",
+    "ThrottlingException": "AWS is throttling requests; wait a few seconds and try again",
+    "RequestLimitExceeded": "AWS is throttling requests; wait a few seconds and try again",
+    "ResourceNotFoundException": "the resource does not exist; check the name",
+    "DataUnavailableException": "Cost Explorer has no data for that period yet",
+    "BillExpirationException": "Cost Explorer cannot return data that old",
+    "InvalidParameterValue": "AWS rejected a parameter",
+    "InvalidParameterCombination": "AWS rejected a parameter",
+    "ValidationException": "AWS rejected a parameter",
+    "ValidationError": "AWS rejected a parameter",
+    "OptInRequired": "this account is not subscribed to the service (for Cost Explorer: enable it in the Billing console)",
+}
+
+
+def describe_aws_error(exc: BaseException, service: str = "AWS") -> str:
+    """A one-line '<Code>: what to do (detail)' sentence for any boto3/botocore failure."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        ParamValidationError,
+        ProfileNotFound,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Unknown")
+        detail = (error.get("Message") or "").strip()
+        advice = _ADVICE.get(code)
+        if advice and detail:
+            return f"{code}: {advice} ({detail})"
+        return f"{code}: {advice or detail or 'AWS returned an error'}"
+    if isinstance(exc, NoCredentialsError):
+        return ("NoCredentials: no AWS credentials found; set AWS_PROFILE, run `aws configure`, "
+                "or start with --sandbox")
+    if isinstance(exc, ProfileNotFound):
+        return f"ProfileNotFound: {exc}; check --profile / AWS_PROFILE"
+    if isinstance(exc, NoRegionError):
+        return "NoRegion: no AWS region configured; pass --region or set AWS_REGION"
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        return (f"EndpointUnreachable: cannot reach the {service} endpoint; check the network "
+                "and AWS_ENDPOINT_URL")
+    if isinstance(exc, ReadTimeoutError):
+        return f"Timeout: the {service} endpoint did not answer in time; try again"
+    if isinstance(exc, ParamValidationError):
+        return f"InvalidParameter: {exc}"
+    if isinstance(exc, BotoCoreError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def aws_error_code(exc: BaseException) -> str | None:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code")
+    return None
+
+
+def tool_error(exc: BaseException, service: str = "AWS") -> ToolError:
+    return ToolError(describe_aws_error(exc, service))

@@ -1,0 +1,116 @@
+"""Server-side guards for mutating tools, in DESIGN.md order.
+
+1 read-only mode, 2 protected instances, 3 blast radius, 4 confirmation (asked through
+MCP elicitation by ec2_tools.py), 5 dry run. Everything here fails closed: an error
+while checking is a refusal, never a pass.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from mcp_server.ec2 import protection_flags
+from mcp_server.errors import describe_aws_error
+from mcp_server.inventory import ResolutionError, resolve_targets
+from mcp_server.models import InstanceSummary
+
+DESTRUCTIVE_ACTIONS = {"stop", "reboot", "terminate"}
+
+RISK = {
+    "stop": "the service on these instances goes down until someone starts them again",
+    "reboot": "a short outage while the instances restart; in-memory state is lost",
+    "terminate": "PERMANENT: the instances and their instance-store data are destroyed",
+}
+
+
+class Confirmation(BaseModel):
+    """What the person answers; only an explicit accept with confirm=true proceeds."""
+
+    confirm: bool = Field(description="true to go ahead, false to cancel")
+
+
+class GuardVerdict(BaseModel):
+    action: str
+    targets: list[InstanceSummary] = Field(default_factory=list)
+    refusal: str | None = None
+    guard: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.refusal is not None
+
+
+def check_guards(
+    ec2, action: str, refs: list[str], *, read_only: bool, max_targets: int, audit_error: str | None
+) -> GuardVerdict:
+    """Guards 1-3 plus the checks no action may skip (valid targets, a writable audit log)."""
+    if read_only:
+        return _refuse(action, "read_only", f"read-only mode: {action} is not allowed (started with --read-only)")
+    if audit_error:
+        return _refuse(action, "audit", f"{audit_error}; mutating actions are disabled until it is fixed")
+    refs = [r for r in (refs or []) if isinstance(r, str) and r.strip()]
+    if not refs:
+        return _refuse(action, "invalid", "no instances given: name at least one instance id or Name")
+    try:
+        targets = resolve_targets(ec2, refs)
+    except ResolutionError as exc:
+        return _refuse(action, "resolution", str(exc))
+    except Exception as exc:  # AWS unreachable or denied: we cannot check, so we refuse
+        return _refuse(action, "aws", describe_aws_error(exc, "EC2"))
+    verdict = GuardVerdict(action=action, targets=targets)
+    gone = [t for t in targets if t.state in {"terminated", "shutting-down"}]
+    if gone:
+        return _refuse(action, "invalid", f"{_label(gone[0])} is already {gone[0].state}", targets)
+    if action in DESTRUCTIVE_ACTIONS:
+        protected = _protected_reason(ec2, action, targets, max_targets)
+        if protected:
+            return _refuse(action, "protected", protected, targets)
+    if len(targets) > max_targets:
+        return _refuse(
+            action, "blast_radius",
+            f"blast radius: {len(targets)} instances in one {action} is more than the limit of "
+            f"{max_targets} (AIOPS_MAX_TARGETS); act on fewer at a time",
+            targets,
+        )
+    return verdict
+
+
+def _protected_reason(ec2, action: str, targets: list[InstanceSummary], max_targets: int) -> str | None:
+    tagged = [t for t in targets if t.protected]
+    if tagged:
+        return f"{_label(tagged[0])} is protected (tag aiops:protected=true); {action} refused"
+    if len(targets) > max_targets:
+        return None  # blast radius refuses anyway; spare the per-instance attribute calls
+    for target in targets:
+        try:
+            stop_protected, termination_protected = protection_flags(ec2, target.instance_id)
+        except Exception as exc:
+            return f"could not check the protection of {_label(target)}: {describe_aws_error(exc, 'EC2')}"
+        if stop_protected:
+            return f"{_label(target)} has EC2 stop protection on; {action} refused"
+        if termination_protected:
+            return f"{_label(target)} has EC2 termination protection on; {action} refused"
+    return None
+
+
+def confirmation_message(verdict: GuardVerdict) -> str:
+    """The text the person reads before answering y/N. Deterministic: MCP matches answers to it."""
+    action = verdict.action
+    lines = [f"{action.upper()} {len(verdict.targets)} instance(s):"]
+    for t in verdict.targets:
+        lines.append(f"  - {t.name or '(no name)'}  {t.instance_id}  state={t.state}  env={t.env or '-'}")
+    if any((t.env or "").lower() in {"prod", "production"} for t in verdict.targets):
+        lines.append("This touches PRODUCTION.")
+    lines.append(f"Risk: {RISK[action]}.")
+    lines.append("Proceed? [y/N]")
+    return "\n".join(lines)
+
+
+def _refuse(
+    action: str, guard: str, reason: str, targets: list[InstanceSummary] | None = None
+) -> GuardVerdict:
+    return GuardVerdict(action=action, targets=targets or [], refusal=reason, guard=guard)
+
+
+def _label(t: InstanceSummary) -> str:
+    return f"{t.name} ({t.instance_id})" if t.name else t.instance_id

@@ -1,0 +1,146 @@
+"""Fetching EC2 instances and resolving the names people type to instance ids.
+
+Resolution order (DESIGN.md): exact id or Name, then case/spacing-insensitive Name,
+then a unique prefix. Anything ambiguous or unknown is an error that lists candidates:
+a guess could stop the wrong machine.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from mcp_server.models import InstanceSummary
+
+PROTECTED_TAG = "aiops:protected"
+INSTANCE_ID_RE = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_SEPARATORS = re.compile(r"[\s_\-.]+")
+MAX_REFERENCE_LENGTH = 255
+
+
+class ResolutionError(ValueError):
+    """A reference matched no instance, or more than one; the message lists candidates."""
+
+
+def normalize_name(name: str) -> str:
+    return _SEPARATORS.sub("", name.casefold())
+
+
+def is_instance_id(ref: str) -> bool:
+    return bool(INSTANCE_ID_RE.match(ref))
+
+
+def summarize(raw: dict[str, Any]) -> InstanceSummary:
+    tags = {t["Key"]: t.get("Value", "") for t in raw.get("Tags") or []}
+    launch = raw.get("LaunchTime")
+    return InstanceSummary(
+        instance_id=raw["InstanceId"],
+        name=tags.get("Name"),
+        state=(raw.get("State") or {}).get("Name", "unknown"),
+        instance_type=raw.get("InstanceType"),
+        availability_zone=(raw.get("Placement") or {}).get("AvailabilityZone"),
+        private_ip=raw.get("PrivateIpAddress"),
+        public_ip=raw.get("PublicIpAddress"),
+        launch_time=launch.isoformat() if hasattr(launch, "isoformat") else launch,
+        env=tags.get("env") or tags.get("Environment") or tags.get("environment"),
+        role=tags.get("role") or tags.get("Role"),
+        protected=tags.get(PROTECTED_TAG, "").strip().lower() in {"true", "yes", "1"},
+        tags=tags,
+    )
+
+
+def fetch_raw(ec2, filters: list[dict[str, Any]] | None = None, ids: list[str] | None = None) -> list[dict]:
+    """All instances matching, across every page (5,000-instance fleets need the paginator)."""
+    kwargs: dict[str, Any] = {}
+    if filters:
+        kwargs["Filters"] = filters
+    if ids:
+        kwargs["InstanceIds"] = ids
+    out: list[dict] = []
+    for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
+        for reservation in page.get("Reservations", []):
+            out.extend(reservation.get("Instances", []))
+    return out
+
+
+def fetch_inventory(ec2, filters: list[dict[str, Any]] | None = None) -> list[InstanceSummary]:
+    return [summarize(raw) for raw in fetch_raw(ec2, filters)]
+
+
+class InventoryIndex:
+    """Lookup tables built once per fetched inventory, so each reference resolves in O(1) or one scan."""
+
+    def __init__(self, instances: Iterable[InstanceSummary]):
+        self.instances = list(instances)
+        self.by_id: dict[str, InstanceSummary] = {}
+        self.by_name: dict[str, list[InstanceSummary]] = {}
+        self.by_normal: dict[str, list[InstanceSummary]] = {}
+        for inst in self.instances:
+            self.by_id[inst.instance_id] = inst
+            # Terminated instances linger for an hour; a name must not resolve to a corpse.
+            if inst.name and inst.state != "terminated":
+                self.by_name.setdefault(inst.name, []).append(inst)
+                self.by_normal.setdefault(normalize_name(inst.name), []).append(inst)
+
+    def resolve(self, ref: str) -> InstanceSummary:
+        ref = ref.strip()
+        if not ref:
+            raise ResolutionError("an empty instance reference was given")
+        if len(ref) > MAX_REFERENCE_LENGTH:
+            raise ResolutionError("an instance reference is too long to be an id or a Name")
+        if ref in self.by_id:
+            return self.by_id[ref]
+        if is_instance_id(ref):
+            raise ResolutionError(f"no instance with id {ref} in this region")
+        if ref.startswith("i-") and not any(c.isspace() for c in ref) and ref not in self.by_name:
+            raise ResolutionError(
+                f"'{ref}' is not a valid instance id (expected i- followed by 8 or 17 hex digits)"
+            )
+        for table, key in ((self.by_name, ref), (self.by_normal, normalize_name(ref))):
+            matches = table.get(key)
+            if matches:
+                return self._unique(ref, matches)
+        key = normalize_name(ref)
+        prefixed = [i for n, group in self.by_normal.items() if key and n.startswith(key) for i in group]
+        if prefixed:
+            return self._unique(ref, prefixed)
+        raise ResolutionError(f"no instance named '{ref}'{self._suggest(ref)}")
+
+    def resolve_all(self, refs: list[str]) -> list[InstanceSummary]:
+        """Resolve every reference; the same instance named twice counts once."""
+        seen: dict[str, InstanceSummary] = {}
+        for ref in refs:
+            inst = self.resolve(ref)
+            seen.setdefault(inst.instance_id, inst)
+        return list(seen.values())
+
+    def _unique(self, ref: str, matches: list[InstanceSummary]) -> InstanceSummary:
+        if len(matches) == 1:
+            return matches[0]
+        listed = ", ".join(f"{m.name} ({m.instance_id}, {m.state})" for m in matches[:10])
+        raise ResolutionError(f"'{ref}' matches {len(matches)} instances: {listed}; name one by id")
+
+    def _suggest(self, ref: str) -> str:
+        close = difflib.get_close_matches(ref, list(self.by_name), n=5, cutoff=0.5)
+        if not close:
+            close = sorted(self.by_name)[:5]
+        return f"; candidates: {', '.join(close)}" if close else "; there are no named instances"
+
+
+def resolve_targets(ec2, refs: list[str]) -> list[InstanceSummary]:
+    """Resolve references with the fewest AWS calls: ids and exact Names by filter, else the whole fleet."""
+    cleaned = [r.strip() for r in refs]
+    ids = [r for r in cleaned if is_instance_id(r)]
+    names = [r for r in cleaned if not is_instance_id(r)]
+    if names and len(names) <= 200:
+        named = fetch_inventory(ec2, [{"Name": "tag:Name", "Values": names}])
+        index = InventoryIndex(named)
+        if all(len(index.by_name.get(n, [])) == 1 for n in names):
+            found = fetch_inventory(ec2, [{"Name": "instance-id", "Values": ids}]) if ids else []
+            return InventoryIndex(named + found).resolve_all(cleaned)
+    elif not names:
+        found = fetch_inventory(ec2, [{"Name": "instance-id", "Values": ids}])
+        return InventoryIndex(found).resolve_all(cleaned)
+    return InventoryIndex(fetch_inventory(ec2)).resolve_all(cleaned)

@@ -1,0 +1,161 @@
+"""Result models of the tool catalog. Field descriptions are read by the model and by MCP clients."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class InstanceSummary(BaseModel):
+    instance_id: str = Field(description="EC2 instance id, e.g. i-0abc1234")
+    name: str | None = Field(None, description="Value of the Name tag")
+    state: str = Field(description="pending, running, stopping, stopped, shutting-down or terminated")
+    instance_type: str | None = Field(None, description="EC2 instance type, e.g. t3.small")
+    availability_zone: str | None = Field(None, description="Availability zone")
+    private_ip: str | None = Field(None, description="Private IPv4 address")
+    public_ip: str | None = Field(None, description="Public IPv4 address, if any")
+    launch_time: str | None = Field(None, description="Launch time, ISO 8601")
+    env: str | None = Field(None, description="Value of the env tag (prod, staging, dev...)")
+    role: str | None = Field(None, description="Value of the role tag (web, api, db...)")
+    protected: bool = Field(False, description="True when tagged aiops:protected=true")
+    tags: dict[str, str] = Field(default_factory=dict, description="All tags")
+
+
+class InstanceList(BaseModel):
+    instances: list[InstanceSummary] = Field(description="Matching instances, sorted by Name")
+    count: int = Field(description="How many instances matched")
+    has_more_results: bool = Field(False, description="True when the list was cut to keep the answer short")
+
+
+class InstanceDetail(InstanceSummary):
+    image_id: str | None = Field(None, description="AMI id")
+    vpc_id: str | None = Field(None, description="VPC id")
+    subnet_id: str | None = Field(None, description="Subnet id")
+    security_groups: list[str] = Field(default_factory=list, description="Security group names")
+    key_name: str | None = Field(None, description="SSH key pair name")
+    platform: str | None = Field(None, description="Platform details, e.g. Linux/UNIX")
+    stop_protection: bool = Field(False, description="EC2 stop protection (disableApiStop)")
+    termination_protection: bool = Field(False, description="EC2 termination protection (disableApiTermination)")
+    state_reason: str | None = Field(None, description="Why the instance is in its current state, if known")
+
+
+class InstanceStatus(BaseModel):
+    instance_id: str
+    name: str | None = None
+    state: str = Field(description="Instance state")
+    system_status: str = Field(description="System status check: ok, impaired, initializing, not-applicable")
+    instance_status: str = Field(description="Instance status check: ok, impaired, initializing, not-applicable")
+    events: list[str] = Field(default_factory=list, description="Scheduled events such as system-reboot")
+
+
+class InstanceStatusList(BaseModel):
+    statuses: list[InstanceStatus]
+    impaired: int = Field(description="How many instances have a failed status check")
+
+
+class TargetChange(BaseModel):
+    instance_id: str
+    name: str | None = None
+    env: str | None = None
+    previous_state: str | None = Field(None, description="State before the action")
+    current_state: str | None = Field(None, description="State reported after the action")
+
+
+class ActionResult(BaseModel):
+    action: Literal["start", "stop", "reboot", "terminate"]
+    status: Literal["ok", "dry_run", "declined", "refused", "error"] = Field(
+        description="ok: done; dry_run: only checked; declined: the person said no; refused: a guard stopped it"
+    )
+    message: str = Field(description="One sentence saying what happened and why")
+    targets: list[TargetChange] = Field(default_factory=list)
+    dry_run: bool = False
+
+
+class Alarm(BaseModel):
+    name: str
+    state: str = Field(description="ALARM, OK or INSUFFICIENT_DATA")
+    reason: str | None = Field(None, description="Why the alarm is in this state")
+    description: str | None = Field(None, description="Alarm description (untrusted text)")
+    metric: str | None = Field(None, description="Metric name, e.g. CPUUtilization")
+    namespace: str | None = Field(None, description="Metric namespace, e.g. AWS/EC2")
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    instance_id: str | None = Field(None, description="Instance the alarm watches, if any")
+    threshold: float | None = None
+    comparison: str | None = None
+    updated: str | None = Field(None, description="When the state last changed, ISO 8601")
+
+
+class AlarmList(BaseModel):
+    alarms: list[Alarm]
+    count: int
+    firing: int = Field(description="How many are in ALARM")
+
+
+class Datapoint(BaseModel):
+    timestamp: str
+    value: float
+
+
+class MetricSeries(BaseModel):
+    instance_id: str
+    name: str | None = None
+    metric: str
+    statistic: str
+    unit: str | None = None
+    period: int
+    datapoints: list[Datapoint] = Field(description="Oldest first")
+    latest: float | None = None
+    maximum: float | None = None
+    average: float | None = None
+
+
+class LogEvent(BaseModel):
+    timestamp: str
+    stream: str
+    message: str
+
+
+class LogSearchResult(BaseModel):
+    log_group: str
+    pattern: str
+    events: list[LogEvent] = Field(description="Matching events, newest last")
+    has_more_results: bool = False
+
+
+class CostLine(BaseModel):
+    key: str = Field(description="Service name (or 'Total')")
+    amount: float
+    unit: str = "USD"
+
+
+class CostPeriod(BaseModel):
+    start: str
+    end: str
+    total: float
+    groups: list[CostLine] = Field(default_factory=list)
+
+
+class CostReport(BaseModel):
+    start: str
+    end: str
+    granularity: str
+    group_by: str | None = None
+    periods: list[CostPeriod]
+    total: float
+    unit: str = "USD"
+
+
+class SopHitResult(BaseModel):
+    id: str
+    source: str
+    title: str
+    score: float
+    excerpt: str
+    section: str | None = None
+    recovery: dict[str, Any] | None = None
+
+
+class SopSearchResult(BaseModel):
+    query: str
+    results: list[SopHitResult]

@@ -1,0 +1,118 @@
+"""MCP registration of the read-only observation tools: alarms, metrics, logs, cost, SOPs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio.to_thread
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from mcp_server import cloudwatch, cost, logs
+from mcp_server.ec2_tools import READ_ONLY
+from mcp_server.inventory import resolve_targets
+from mcp_server.models import (
+    AlarmList,
+    CostReport,
+    LogSearchResult,
+    MetricSeries,
+    SopHitResult,
+    SopSearchResult,
+)
+from mcp_server.state import run_aws, state_of
+
+MAX_SOP_QUERY = 10_000
+
+
+async def list_alarms(
+    ctx: Context,
+    state: Annotated[str | None, Field(description="Only alarms in this state: ALARM, OK or INSUFFICIENT_DATA")] = None,
+) -> AlarmList:
+    """List CloudWatch alarms (firing ones first) with their state, metric and instance."""
+    s = state_of(ctx)
+    return await run_aws(s, cloudwatch.list_alarms, s.clients.cloudwatch, state, service="CloudWatch")
+
+
+async def get_metric_statistics(
+    ctx: Context,
+    instance: Annotated[str, Field(description="One instance id (i-...) or Name tag")],
+    metric: Annotated[str, Field(description="CPUUtilization, NetworkIn, NetworkOut, DiskReadBytes, "
+                                             "StatusCheckFailed, mem_used_percent...")] = "CPUUtilization",
+    minutes: Annotated[int, Field(description="How far back to look, in minutes")] = 60,
+    period: Annotated[int, Field(description="Seconds per datapoint (multiple of 60)")] = 300,
+    statistic: Annotated[str, Field(description="Average, Maximum, Minimum, Sum or SampleCount")] = "Average",
+) -> MetricSeries:
+    """Get a CloudWatch metric (CPU by default) for one EC2 instance over the last N minutes."""
+    s = state_of(ctx)
+
+    def fetch() -> MetricSeries:
+        target = resolve_targets(s.clients.ec2, [instance])[0]
+        return cloudwatch.get_metric_statistics(
+            s.clients.cloudwatch, target.instance_id, target.name, metric, minutes, period, statistic
+        )
+
+    return await run_aws(s, fetch, service="CloudWatch")
+
+
+async def search_logs(
+    ctx: Context,
+    log_group: Annotated[str, Field(description="CloudWatch Logs group, e.g. /aws/ec2/web-server")],
+    pattern: Annotated[str, Field(description="CloudWatch filter pattern, e.g. ERROR or \"timed out\"; empty for all")] = "",
+    minutes: Annotated[int, Field(description="How far back to search, in minutes")] = 60,
+    limit: Annotated[int, Field(description="Most events to return (newest kept); large values may overflow the context")] = 50,
+) -> LogSearchResult:
+    """Search a CloudWatch Logs group for lines matching a pattern in the last N minutes."""
+    s = state_of(ctx)
+    return await run_aws(s, logs.search_logs, s.clients.logs, log_group, pattern, minutes, limit, service="CloudWatch Logs")
+
+
+async def get_cost_and_usage(
+    ctx: Context,
+    start: Annotated[str | None, Field(description="First day, YYYY-MM-DD; default the 1st of this month")] = None,
+    end: Annotated[str | None, Field(description="Day after the last day, YYYY-MM-DD; default tomorrow")] = None,
+    granularity: Annotated[str, Field(description="MONTHLY or DAILY")] = "MONTHLY",
+    group_by: Annotated[str | None, Field(description="SERVICE (default), REGION, INSTANCE_TYPE, USAGE_TYPE")] = "SERVICE",
+) -> CostReport:
+    """Show AWS spend from Cost Explorer for a date range, broken down by service."""
+    s = state_of(ctx)
+    return await run_aws(s, cost.get_cost_and_usage, s.clients.ce, start, end, granularity, group_by, service="Cost Explorer")
+
+
+async def search_sops(
+    ctx: Context,
+    query: Annotated[str, Field(description="What is wrong, in words: an alarm name, symptom or metric")],
+    k: Annotated[int, Field(description="How many SOPs to return")] = 5,
+) -> SopSearchResult:
+    """Find the standard operating procedures (runbooks) that match a problem or alarm."""
+    query = (query or "").strip()
+    if not query:
+        raise ToolError("InvalidArgument: query is empty; describe the problem or paste the alarm")
+    if not 1 <= k <= 50:
+        raise ToolError("InvalidArgument: k must be between 1 and 50")
+    s = state_of(ctx)
+
+    def run() -> SopSearchResult:
+        hits = s.sop_store().search(query[:MAX_SOP_QUERY], k=k)
+        return SopSearchResult(
+            query=query[:200],
+            results=[
+                SopHitResult(
+                    id=h.id, source=str(h.source), title=h.title, score=round(float(h.score), 4),
+                    excerpt=h.excerpt, section=getattr(h, "section", None), recovery=getattr(h, "recovery", None),
+                )
+                for h in hits
+            ],
+        )
+
+    try:
+        return await anyio.to_thread.run_sync(run)
+    except ToolError:
+        raise
+    except Exception as exc:
+        raise ToolError(f"SopStoreError: {exc}") from exc
+
+
+def register(mcp: MCPServer) -> None:
+    for fn in (list_alarms, get_metric_statistics, search_logs, get_cost_and_usage, search_sops):
+        mcp.add_tool(fn, annotations=READ_ONLY)

@@ -1,0 +1,98 @@
+"""What every tool shares for the life of the server: settings, AWS clients, the audit log."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from mcp_server.errors import describe_aws_error
+from mcp_server.inventory import ResolutionError
+from utils.audit import AuditLog, AuditUnavailable
+from utils.aws import AwsClients, build_clients
+from utils.config import Settings
+
+T = TypeVar("T")
+
+# How long a tool waits for an embedded sandbox that is still seeding.
+SANDBOX_READY_TIMEOUT = 60
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    audit: AuditLog | None = None
+    audit_error: str | None = None
+    # Set when the AWS endpoint is usable; an embedded sandbox sets it after seeding.
+    ready: threading.Event = field(default_factory=threading.Event)
+    startup_error: str | None = None
+    _clients: AwsClients | None = None
+    _sop_store: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, settings: Settings) -> ServerState:
+        state = cls(settings=settings)
+        try:
+            state.audit = AuditLog(settings.home)
+        except AuditUnavailable as exc:
+            state.audit_error = str(exc)
+        return state
+
+    @property
+    def clients(self) -> AwsClients:
+        with self._lock:
+            if self._clients is None:
+                self._clients = build_clients(self.settings)
+            return self._clients
+
+    def sop_store(self):
+        with self._lock:
+            if self._sop_store is None:
+                from sop.store import SopStore  # chromadb is slow to import: only when asked
+
+                self._sop_store = SopStore(self.settings.home)
+            return self._sop_store
+
+    def wait_ready(self) -> None:
+        if not self.ready.wait(SANDBOX_READY_TIMEOUT):
+            raise ToolError("SandboxNotReady: the AWS sandbox is still starting; try again in a moment")
+        if self.startup_error:
+            raise ToolError(self.startup_error)
+
+
+def state_of(ctx: Context) -> ServerState:
+    return ctx.request_context.lifespan_context
+
+
+async def run_aws(state: ServerState, fn: Callable[..., T], *args: Any, service: str = "AWS", **kwargs: Any) -> T:
+    """Run blocking boto3 work off the event loop; AWS failures become tool errors a person can act on."""
+
+    def call() -> T:
+        state.wait_ready()
+        return fn(*args, **kwargs)
+
+    try:
+        return await anyio.to_thread.run_sync(call)
+    except ToolError:
+        raise
+    except ResolutionError as exc:
+        raise ToolError(f"UnresolvedInstance: {exc}") from exc
+    except ValueError as exc:  # our own validation of arguments; domain errors carry their own code
+        raise ToolError(f"{getattr(exc, 'code', 'InvalidArgument')}: {exc}") from exc
+    except Exception as exc:
+        raise ToolError(describe_aws_error(exc, service)) from exc
+
+
+def caller_of(ctx: Context) -> str:
+    """The client's self-declared name, for the audit trail (never authenticated, never a secret)."""
+    try:
+        info = ctx.session.client_params.client_info
+        return f"{info.name}/{info.version}" if info else "mcp-client"
+    except Exception:
+        return "mcp-client"

@@ -1,0 +1,105 @@
+"""Append-only audit log of every mutating call, in SQLite under AIOPS_HOME."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+AUDIT_DB_NAME = "audit.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts        TEXT NOT NULL,
+    tool      TEXT NOT NULL,
+    targets   TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    decision  TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    caller    TEXT NOT NULL
+)
+"""
+
+
+class AuditUnavailable(Exception):
+    """The audit log cannot be written; mutating calls must not proceed without it."""
+
+
+class AuditEntry(BaseModel):
+    id: int
+    ts: str
+    tool: str
+    targets: list[dict[str, Any]]
+    arguments: dict[str, Any]
+    decision: str
+    outcome: str
+    caller: str
+
+
+class AuditLog:
+    def __init__(self, home: Path):
+        self.path = Path(home) / AUDIT_DB_NAME
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise AuditUnavailable(f"cannot write the audit log at {self.path}: {exc}") from exc
+
+    def record(
+        self,
+        tool: str,
+        targets: list[dict[str, Any]],
+        arguments: dict[str, Any],
+        decision: str,
+        outcome: str,
+        caller: str,
+    ) -> int:
+        row = (
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            tool,
+            json.dumps(targets, ensure_ascii=False),
+            json.dumps(arguments, ensure_ascii=False, default=str),
+            decision,
+            outcome[:2000],
+            caller[:200],
+        )
+        try:
+            with self._lock:
+                cur = self._db.execute(
+                    "INSERT INTO audit (ts, tool, targets, arguments, decision, outcome, caller)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+                self._db.commit()
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot write the audit log at {self.path}: {exc}") from exc
+        return int(cur.lastrowid)
+
+    def recent(self, limit: int = 20) -> list[AuditEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, ts, tool, targets, arguments, decision, outcome, caller"
+                " FROM audit ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            AuditEntry(
+                id=r[0], ts=r[1], tool=r[2], targets=json.loads(r[3]), arguments=json.loads(r[4]),
+                decision=r[5], outcome=r[6], caller=r[7],
+            )
+            for r in rows
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,547 @@
+"""Tiered Slack alerts over incoming webhooks, with a durable outbox.
+
+`notify()` first writes the message to the outbox (utils/outbox.py), then
+drains the outbox oldest-first, so a new alert never overtakes one that is
+still waiting and nothing is lost when Slack, the network or the webhook is
+broken. 429 and 5xx are retried by slack_sdk's own retry handlers within a
+bounded time; 4xx other than 429 means the webhook itself is wrong (revoked,
+mistyped, archived channel) and is reported once in `config_error` instead of
+being retried every cycle.
+
+Threading: incoming webhooks cannot reply in a thread, so a "resolved"
+message is a new message that names the original incident id. Real
+threading needs a bot token and `chat.postMessage` with `thread_ts`.
+
+Webhook URLs are secrets: they appear nowhere but in the HTTP request itself;
+logs, errors and results show only scheme and host.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
+from slack_sdk.webhook import WebhookClient
+
+from utils.outbox import Outbox
+
+__all__ = ["Alert", "DeliveryResult", "SlackNotifier", "build_message", "redact_url"]
+
+log = logging.getLogger(__name__)
+
+OUTBOX_FILE = "outbox.sqlite3"
+# Per call, so one notify() stays short even after a long outage; the rest go next cycle.
+DRAIN_BATCH = 50
+DEFAULT_ENV_VAR = "SLACK_WEBHOOK_URL"
+
+_SLACK_PATH = re.compile(r"https?://hooks\.slack\.com/\S*|/services/[A-Za-z0-9/_-]+")
+_CONFIG_HINTS = {
+    "no_service": "the URL was revoked or mistyped",
+    "no_team": "the workspace is gone or the URL was mistyped",
+    "invalid_token": "the webhook was revoked",
+    "team_disabled": "the workspace is disabled",
+    "channel_not_found": "its channel no longer exists",
+    "channel_is_archived": "its channel was archived (unarchive it or create a new webhook)",
+    "action_prohibited": "a workspace admin blocked posting to that channel",
+    "invalid_payload": "it did not accept the message format (is it a Workflow Builder URL?)",
+    "no_text": "it did not accept the message format",
+}
+
+
+TIER_NAMES = {0: "Tier 0 — EMERGENCY", 1: "Tier 1 — CRITICAL", 2: "Tier 2 — WARNING"}
+TIER_COLOURS = {0: "#D00000", 1: "#E8590C", 2: "#F2C744"}
+RESOLVED_COLOUR = "#2EB67D"
+
+
+class Alert(BaseModel):
+    kind: Literal["open", "repage", "resolved"]
+    tier: int = Field(ge=0, le=2)
+    incident_id: str
+    alarm: str
+    resource_name: str | None
+    resource_id: str | None
+    summary: str = ""  # untrusted (alarm reason): escaped, never allowed to ping
+    sop_title: str | None = None
+    sop_source: str | None = None
+    proposal: str | None = None
+    risk: str | None = None
+    time_to_resolve_seconds: float | None = None
+
+
+class DeliveryResult(BaseModel):
+    status: Literal["sent", "queued", "terminal_only"]
+    detail: str = ""
+    drained: int = 0  # outbox messages delivered before this one
+
+
+# --- message --------------------------------------------------------------------------------------
+
+_MENTION = re.compile(r"<![^>]*>")
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+
+
+def escape(text: str | None, limit: int = 2000) -> str:
+    """Make untrusted text inert in Slack mrkdwn: no mentions, no links, within a block's size limit."""
+    text = _MENTION.sub("", text or "")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Plain "@channel" pings when a workspace parses names; a word joiner keeps it readable but inert.
+    text = _BROADCAST.sub("@\u2060\\1", text)
+    if len(text) > limit:
+        text = _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
+    return text
+
+
+def build_message(alert: Alert) -> dict[str, Any]:
+    """The webhook payload for an alert.
+
+    `text` is complete on its own (notifications, screen readers and old
+    clients show only it); the headline block repeats its first line and a
+    coloured attachment carries the details, recovery action first.
+    """
+    text = _fallback_text(alert)
+    colour = RESOLVED_COLOUR if alert.kind == "resolved" else TIER_COLOURS[alert.tier]
+    details = _resolved_blocks(alert) if alert.kind == "resolved" else _alert_blocks(alert)
+    return {
+        "text": text,
+        "blocks": [_section(_headline(alert))],
+        "attachments": [{"color": colour, "fallback": text, "blocks": details}],
+    }
+
+
+def _headline(alert: Alert) -> str:
+    tier, alarm, resource = TIER_NAMES[alert.tier], escape(alert.alarm, 300), _resource(alert)
+    if alert.kind == "resolved":
+        took = _duration(alert.time_to_resolve_seconds)
+        return f":white_check_mark: *Resolved* — {tier}: {alarm} on {resource} is back to OK after {took}"
+    ping = "<!channel> " if alert.tier == 0 else ""  # ours, unescaped: the only mention a message may carry
+    again = " (still firing — repeat page)" if alert.kind == "repage" else ""
+    icon = ":rotating_light:" if alert.tier == 0 else ":warning:"
+    return f"{ping}{icon} *{tier}*{again}: {alarm} on {resource}"
+
+
+def _fallback_text(alert: Alert) -> str:
+    tier, alarm, resource = TIER_NAMES[alert.tier], escape(alert.alarm, 300), _resource(alert)
+    incident = escape(alert.incident_id, 200)
+    if alert.kind == "resolved":
+        took = _duration(alert.time_to_resolve_seconds)
+        return f"Resolved: {tier} alarm {alarm} on {resource} is back to OK after {took}. Incident {incident} resolved."
+    ping = "<!channel> " if alert.tier == 0 else ""
+    again = " (still firing — repeat page)" if alert.kind == "repage" else ""
+    parts = [f"{ping}{tier}{again}: {alarm} on {resource}.", f"Proposed action: {_proposal(alert)}."]
+    parts.append(f"SOP: {escape(alert.sop_title, 300) or 'none found'}.")
+    if alert.summary.strip():
+        parts.append(f"Reason: {escape(alert.summary.strip(), 1500)}")
+    parts.append(f"Incident {incident}.")
+    return " ".join(parts)
+
+
+def _alert_blocks(alert: Alert) -> list[dict[str, Any]]:
+    sop = escape(alert.sop_title, 300) or "none found"
+    if alert.sop_source:
+        sop += f"\n{escape(alert.sop_source, 500)}"
+    blocks = [
+        _section(f"*Proposed action*\n{_proposal(alert)}"),
+        _section(f"*Top SOP*\n{sop}"),
+        _fields(
+            ("Alarm", escape(alert.alarm, 300)),
+            ("Resource", _resource(alert)),
+            ("Tier", TIER_NAMES[alert.tier]),
+            ("Incident", escape(alert.incident_id, 200)),
+        ),
+    ]
+    if alert.summary.strip():
+        blocks.append(_section(f"*Reason*\n{escape(alert.summary.strip(), 2500)}"))
+    return blocks
+
+
+def _resolved_blocks(alert: Alert) -> list[dict[str, Any]]:
+    return [
+        _fields(
+            ("Alarm", escape(alert.alarm, 300)),
+            ("Resource", _resource(alert)),
+            ("Time to resolve", _duration(alert.time_to_resolve_seconds)),
+            ("Incident", escape(alert.incident_id, 200)),
+        ),
+    ]
+
+
+def _proposal(alert: Alert) -> str:
+    text = escape(alert.proposal, 1000) or "none — investigate"
+    return f"{text} (risk: {escape(alert.risk, 100)})" if alert.risk else text
+
+
+def _resource(alert: Alert) -> str:
+    name, rid = escape(alert.resource_name, 200), escape(alert.resource_id, 200)
+    if name and rid and name != rid:
+        return f"{name} ({rid})"
+    return name or rid or "no specific resource"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "an unknown time"
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _fields(*pairs: tuple[str, str]) -> dict[str, Any]:
+    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in pairs]}
+
+
+# --- retries --------------------------------------------------------------------------------------
+
+
+class _ProportionalJitter(Jitter):
+    """Up to half the interval again; the SDK's flat +0..1 s would dominate small backoffs."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration + random.uniform(0, duration / 2)
+
+
+class _CappedRateLimitHandler(RateLimitErrorRetryHandler):
+    """Waits out Retry-After inline only up to `cap` seconds; a longer wait is left to a later drain.
+
+    The SDK's handler sleeps whatever the header says and fails on a
+    fractional or HTTP-date value.
+    """
+
+    def __init__(self, max_retry_count: int, cap: float) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.cap = cap
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+        return (
+            response is not None
+            and response.status_code == 429
+            and retry_after_seconds(response.headers) <= self.cap
+        )
+
+    def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:  # type: ignore[no-untyped-def]
+        state.next_attempt_requested = True
+        time.sleep(retry_after_seconds(response.headers if response is not None else {}))
+        state.increment_current_attempt()
+
+
+class _AnyServerErrorHandler(ServerErrorRetryHandler):
+    """The SDK retries only 500 and 503; a 502 or 504 on the way to Slack is just as transient."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+        return response is not None and response.status_code >= 500
+
+
+def retry_after_seconds(headers: Mapping[str, Any]) -> float:
+    """Seconds a Retry-After header asks for (number or HTTP date); 1 s when absent or unreadable."""
+    for key, value in headers.items():
+        if key.lower() != "retry-after":
+            continue
+        raw = value[0] if isinstance(value, list) else value
+        try:
+            return max(0.0, float(raw))
+        except (TypeError, ValueError):
+            pass
+        try:
+            return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+        except (TypeError, ValueError):
+            pass
+    return 1.0
+
+
+def _retry_handlers(*, max_retries: int, max_retry_after: float, backoff: float) -> list[RetryHandler]:
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_ProportionalJitter())
+    # The SDK shares one RetryState among handlers, so max_retries bounds all retries of one post.
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+        _CappedRateLimitHandler(max_retries, max_retry_after),
+        _AnyServerErrorHandler(max_retry_count=max_retries, interval_calculator=interval),
+    ]
+
+
+# --- delivery -------------------------------------------------------------------------------------
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only: enough to tell webhooks apart, never the secret path."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return "<webhook URL>"
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    suffix = "/services/T…/…" if parts.hostname == "hooks.slack.com" else "/…"
+    return f"{parts.scheme}://{host}{suffix}"
+
+
+@dataclass(eq=False)  # identity hash: a lane is a key in the outbox's blocked set
+class _Lane:
+    """One destination webhook; the tiers that share a URL share a lane and its order."""
+
+    url: str
+    env_vars: list[str]
+    client: WebhookClient | None
+    broken: str | None = None  # config error text while the webhook is known bad
+    broken_until: float = 0.0
+    not_before: float = 0.0  # a Retry-After longer than we wait inline
+
+    @property
+    def redacted(self) -> str:
+        return redact_url(self.url)
+
+    @property
+    def setting(self) -> str:
+        return " / ".join(self.env_vars)
+
+    def ready(self, now: float) -> bool:
+        return now >= self.not_before and (self.broken is None or now >= self.broken_until)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    ok: bool
+    detail: str = ""
+    config_error: bool = False
+    retry_after: float = 0.0
+
+
+@dataclass
+class _DrainReport:
+    delivered: list[int] = field(default_factory=list)
+    failures: dict[Hashable, str] = field(default_factory=dict)
+    busy: set[Hashable] = field(default_factory=set)  # lanes whose oldest row another process holds
+
+
+class SlackNotifier:
+    """Sends alerts to the tier's webhook, spooling what fails to the outbox in `home`."""
+
+    def __init__(
+        self,
+        home: Path,
+        default_url: str | None,
+        tier_urls: dict[int, str | None] | None = None,
+        *,
+        max_retries: int = 2,
+        max_retry_after: float = 10.0,
+        timeout: float = 10.0,
+        backoff: float = 0.5,
+        config_recheck: float = 600.0,
+        db_path: Path | None = None,
+    ) -> None:
+        self.config_error: str | None = None
+        self._config_recheck = config_recheck
+        self._lock = threading.Lock()
+        handlers = _retry_handlers(max_retries=max_retries, max_retry_after=max_retry_after, backoff=backoff)
+        self._tier_lane = self._build_lanes(default_url, tier_urls or {}, handlers, timeout)
+        self.enabled = any(lane is not None for lane in self._tier_lane.values())
+        # A claim outlives the slowest possible post (every attempt timing out, every wait at its cap).
+        worst_post = (max_retries + 1) * timeout + max_retries * max(
+            max_retry_after, backoff * 2**max_retries
+        )
+        self._outbox = Outbox(db_path or Path(home) / OUTBOX_FILE, lease_seconds=2 * worst_post + 60)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SlackNotifier:
+        def secret(name: str) -> str | None:
+            value = getattr(settings, name, None)
+            return value.get_secret_value() if value is not None else None
+
+        tiers = {tier: secret(f"slack_webhook_url_tier{tier}") for tier in (0, 1, 2)}
+        return cls(Path(settings.home), secret("slack_webhook_url"), tiers)
+
+    def _build_lanes(
+        self, default_url: str | None, tier_urls: dict[int, str | None], handlers: list, timeout: float
+    ) -> dict[int, _Lane | None]:
+        lanes: dict[str, _Lane] = {}
+        by_tier: dict[int, _Lane | None] = {}
+        for tier in (0, 1, 2):
+            override = (tier_urls.get(tier) or "").strip()
+            url = override or (default_url or "").strip()
+            if not url:
+                by_tier[tier] = None
+                continue
+            env_var = f"{DEFAULT_ENV_VAR}_TIER{tier}" if override else DEFAULT_ENV_VAR
+            lane = lanes.get(url)
+            if lane is None:
+                lane = lanes[url] = self._new_lane(url, env_var, handlers, timeout)
+            elif env_var not in lane.env_vars:
+                lane.env_vars.append(env_var)
+            by_tier[tier] = lane
+        return by_tier
+
+    def _new_lane(self, url: str, env_var: str, handlers: list, timeout: float) -> _Lane:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            # The SDK would raise with the URL in the message; say what is wrong without it.
+            lane = _Lane(url=url, env_vars=[env_var], client=None)
+            lane.broken = f"{env_var} is not an http(s) URL — set it to the webhook URL Slack gave you"
+            lane.broken_until = float("inf")
+            self.config_error = self.config_error or lane.broken
+            return lane
+        # The SDK logs the full URL at debug/info level; its own logger is kept quiet, ours redacts.
+        client = WebhookClient(url, timeout=timeout, logger=_quiet_sdk_logger(), retry_handlers=handlers)
+        return _Lane(url=url, env_vars=[env_var], client=client)
+
+    def describe(self) -> str:
+        """One line for a banner: where alerts go, without secrets."""
+        if not self.enabled:
+            return "Slack: not configured (alerts in the terminal only)"
+        routes = [f"Tier {t} → {lane.redacted}" for t, lane in self._tier_lane.items() if lane is not None]
+        return "Slack: " + ", ".join(routes)
+
+    def pending(self) -> int:
+        return self._outbox.count()
+
+    def drain(self) -> int:
+        """Deliver what is queued, oldest first; returns how many were delivered."""
+        if not self.enabled:
+            return 0
+        with self._lock:
+            return len(self._drain().delivered)
+
+    def notify(self, alert: Alert) -> DeliveryResult:
+        lane = self._tier_lane.get(alert.tier)
+        if lane is None:
+            why = (
+                "no Slack webhook configured"
+                if not self.enabled
+                else f"no Slack webhook for Tier {alert.tier}"
+            )
+            return DeliveryResult(status="terminal_only", detail=f"{why}: terminal only")
+        with self._lock:
+            row_id = self._outbox.put(
+                tier=alert.tier, incident_id=alert.incident_id, kind=alert.kind, payload=build_message(alert)
+            )
+            report = self._drain()
+        others = sum(1 for delivered in report.delivered if delivered != row_id)
+        if row_id in report.delivered:
+            return DeliveryResult(status="sent", detail=f"sent to Slack via {lane.setting}", drained=others)
+        why = report.failures.get(lane) or (
+            "earlier messages to this webhook are being sent by another process"
+            if lane in report.busy
+            else "the outbox backlog is long"
+        )
+        return DeliveryResult(
+            status="queued",
+            detail=f"{why}; kept in the Slack outbox ({self.pending()} pending), sent on a later cycle",
+            drained=others,
+        )
+
+    def _drain(self) -> _DrainReport:
+        report = _DrainReport()
+        now = time.time()
+        lanes = {lane for lane in self._tier_lane.values() if lane is not None}
+        blocked: set[Hashable] = {lane for lane in lanes if not lane.ready(now)}
+        for lane in blocked:
+            report.failures[lane] = lane.broken or "Slack asked us to wait (rate limited)"
+        while len(report.delivered) < DRAIN_BATCH:
+            claimed = self._outbox.claim_next(self._tier_lane.get, blocked)
+            if claimed is None:
+                break
+            row, lane = claimed
+            assert isinstance(lane, _Lane)
+            outcome = self._deliver(lane, row.payload)
+            if outcome.ok:
+                self._outbox.complete(row.id)
+                report.delivered.append(row.id)
+                self._mark_healthy(lane)
+            else:
+                self._outbox.release(row.id, outcome.detail)
+                blocked.add(lane)  # keep this webhook's order: nothing after the failed row
+                report.failures[lane] = outcome.detail
+                self._mark_failed(lane, outcome)
+        report.busy = blocked - set(report.failures)
+        return report
+
+    def _deliver(self, lane: _Lane, payload: dict[str, Any]) -> _Outcome:
+        outcome = self._post(lane, payload)
+        if outcome.config_error and "invalid_payload" in outcome.detail and set(payload) - {"text"}:
+            # A message Slack cannot parse would block its lane forever; the plain text always parses.
+            plain = self._post(lane, {"text": payload.get("text", "")})
+            if plain.ok:
+                return plain
+        return outcome
+
+    def _post(self, lane: _Lane, payload: dict[str, Any]) -> _Outcome:
+        assert lane.client is not None
+        try:
+            resp = lane.client.send_dict(payload)
+        except Exception as exc:  # noqa: BLE001 - any failure must end in the outbox, never in the monitor loop
+            reason = self._scrub(str(exc)) or type(exc).__name__
+            return _Outcome(False, f"Slack webhook {lane.redacted} unreachable: {reason}")
+        return _classify(lane, resp.status_code, resp.body or "", resp.headers or {})
+
+    def _mark_failed(self, lane: _Lane, outcome: _Outcome) -> None:
+        if outcome.retry_after:
+            lane.not_before = time.time() + outcome.retry_after
+        if not outcome.config_error:
+            log.warning("%s", outcome.detail)
+            return
+        first_time = lane.broken is None
+        lane.broken = outcome.detail
+        lane.broken_until = time.time() + self._config_recheck
+        if first_time:
+            self.config_error = outcome.detail
+            log.error("%s", outcome.detail)
+
+    def _mark_healthy(self, lane: _Lane) -> None:
+        if lane.broken is not None and self.config_error == lane.broken:
+            self.config_error = None
+        lane.broken = None
+        lane.not_before = 0.0
+
+    def _scrub(self, text: str) -> str:
+        for lane in self._tier_lane.values():
+            if lane is not None:
+                text = text.replace(lane.url, lane.redacted)
+        return _SLACK_PATH.sub("<webhook URL>", text)
+
+
+def _classify(lane: _Lane, status: int, body: str, headers: dict[str, Any]) -> _Outcome:
+    """Turn a webhook answer into sent / transient failure / configuration error."""
+    where = f"Slack webhook {lane.redacted}"
+    head = body.lstrip()[:200].lower()
+    if head.startswith(("<!doctype", "<html")) or "<html" in head:
+        # Slack answers in plain words; a page means something in between (proxy, captive portal).
+        return _Outcome(
+            False, f"{where} answered {status} with an HTML page — not Slack (a proxy or gateway?)"
+        )
+    if 200 <= status < 300:
+        return _Outcome(True)
+    word = re.sub(r"[^a-z_]", "", body.strip().lower())[:40] or "no body"
+    if status == 429:
+        wait = retry_after_seconds(headers)
+        return _Outcome(False, f"{where} is rate limited (429); retry after {wait:g}s", retry_after=wait)
+    if status >= 500 or status < 400:
+        return _Outcome(False, f"{where} returned {status} {word}: a problem on Slack's side or on the way")
+    hint = _CONFIG_HINTS.get(word, "the webhook is not usable")
+    return _Outcome(
+        False,
+        f"{where} returned {status} {word}: {hint} — check {lane.setting}",
+        config_error=True,
+    )
+
+
+def _quiet_sdk_logger() -> logging.Logger:
+    sdk_log = logging.getLogger("utils.slack.sdk")
+    sdk_log.setLevel(logging.CRITICAL)
+    sdk_log.propagate = False
+    return sdk_log
