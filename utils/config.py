@@ -87,7 +87,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     """Parse aiops.toml; a missing file is an empty config, a broken one an error."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc

@@ -1,0 +1,37 @@
+"""The tool catalog is a contract: names, argument names and annotations as DESIGN.md fixes them."""
+
+from tests.helpers import in_memory_client
+
+EXPECTED = {
+    "list_instances": ({"name", "state", "tags"}, set(), "read"),
+    "describe_instance": ({"instance"}, {"instance"}, "read"),
+    "get_instance_status": ({"instances"}, set(), "read"),
+    "start_instances": ({"instances", "dry_run"}, {"instances"}, "mutating"),
+    "stop_instances": ({"instances", "dry_run"}, {"instances"}, "destructive"),
+    "reboot_instances": ({"instances", "dry_run"}, {"instances"}, "destructive"),
+    "terminate_instances": ({"instances", "dry_run"}, {"instances"}, "destructive"),
+    "list_alarms": ({"state"}, set(), "read"),
+    "get_metric_statistics": ({"instance", "metric", "minutes", "period", "statistic"}, {"instance"}, "read"),
+    "search_logs": ({"log_group", "pattern", "minutes", "limit"}, {"log_group"}, "read"),
+    "get_cost_and_usage": ({"start", "end", "granularity", "group_by"}, set(), "read"),
+    "search_sops": ({"query", "k"}, {"query"}, "read"),
+}
+
+
+async def test_catalog_names_arguments_and_annotations(aws_env):
+    async with in_memory_client() as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == set(EXPECTED)
+    for name, (arguments, required, kind) in EXPECTED.items():
+        tool = tools[name]
+        assert set(tool.input_schema["properties"]) == arguments, name
+        assert set(tool.input_schema.get("required", [])) == required, name
+        assert tool.description and len(tool.description) < 200, name
+        assert tool.output_schema is not None, name
+        hints = tool.annotations
+        assert hints is not None, name
+        if kind == "read":
+            assert hints.read_only_hint is True and hints.destructive_hint is False, name
+        else:
+            assert hints.read_only_hint is False, name
+            assert hints.destructive_hint is (kind == "destructive"), name

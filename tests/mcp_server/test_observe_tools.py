@@ -1,0 +1,82 @@
+"""Alarms, metrics, logs and cost through MCP against moto, including bad input."""
+
+import pytest
+
+from tests.helpers import in_memory_client
+
+
+async def test_alarms_firing_first(estate):
+    async with in_memory_client() as client:
+        everything = (await client.call_tool("list_alarms", {})).structured_content
+        firing = (await client.call_tool("list_alarms", {"state": "alarm"})).structured_content
+    assert everything["count"] == 30 and everything["firing"] == 2
+    assert [a["state"] for a in everything["alarms"][:2]] == ["ALARM", "ALARM"]
+    assert {a["name"] for a in firing["alarms"]} == {"web-server-cpu-high", "worker-1-status-check-failed"}
+    assert firing["alarms"][0]["instance_id"] in estate.values()
+
+
+async def test_thousand_alarms_are_all_listed(aws_env):
+    import boto3
+
+    cw = boto3.client("cloudwatch", endpoint_url=aws_env.url, region_name="us-east-1")
+    for n in range(1050):
+        cw.put_metric_alarm(AlarmName=f"bulk-{n:04d}", Namespace="AWS/EC2", MetricName="CPUUtilization",
+                            Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=90,
+                            ComparisonOperator="GreaterThanThreshold")
+    async with in_memory_client() as client:
+        result = (await client.call_tool("list_alarms", {})).structured_content
+    assert result["count"] == 1050
+
+
+async def test_cpu_metric_for_a_named_instance(estate):
+    async with in_memory_client() as client:
+        result = (await client.call_tool("get_metric_statistics", {"instance": "web-server"})).structured_content
+    assert result["instance_id"] == estate["web-server"]
+    assert len(result["datapoints"]) >= 10
+    assert result["maximum"] > 80
+
+
+async def test_log_search_finds_matching_lines(estate):
+    async with in_memory_client() as client:
+        result = (await client.call_tool("search_logs", {"log_group": "/app/api", "pattern": "ERROR"})).structured_content
+    assert len(result["events"]) == 2
+    assert all("ERROR" in e["message"] for e in result["events"])
+
+
+async def test_cost_by_service(estate):
+    async with in_memory_client() as client:
+        result = (await client.call_tool("get_cost_and_usage", {})).structured_content
+    services = [g["key"] for g in result["periods"][-1]["groups"]]
+    assert services[0] == "Amazon Elastic Compute Cloud - Compute"
+    assert result["total"] > 0
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "fragment"),
+    [
+        ("search_logs", {"log_group": "/app/nope"}, "ResourceNotFoundException: log group '/app/nope' does not exist"),
+        ("search_logs", {"log_group": "/app/api", "minutes": -5}, "minutes must be between"),
+        ("get_cost_and_usage", {"start": "2999-01-01"}, "in the future"),
+        ("get_cost_and_usage", {"start": "last tuesday"}, "must be a date"),
+        ("get_cost_and_usage", {"granularity": "HOURLY"}, "MONTHLY or DAILY"),
+        ("get_metric_statistics", {"instance": "web-server", "minutes": 0}, "minutes must be between"),
+        ("get_metric_statistics", {"instance": "web-server", "statistic": "p99x"}, "unknown statistic"),
+        ("list_alarms", {"state": "FIRING"}, "unknown alarm state"),
+        ("list_instances", {"state": "sleeping"}, "unknown state"),
+        ("describe_instance", {"instance": ""}, "empty instance reference"),
+        ("search_sops", {"query": "   "}, "query is empty"),
+    ],
+)
+async def test_bad_input_is_a_clear_tool_error(estate, tool, arguments, fragment):
+    async with in_memory_client() as client:
+        result = await client.call_tool(tool, arguments)
+    assert result.is_error
+    assert fragment in result.content[0].text
+
+
+async def test_unreachable_endpoint_is_reported(aws_env, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    async with in_memory_client() as client:
+        result = await client.call_tool("get_cost_and_usage", {})
+    assert result.is_error
+    assert "EndpointUnreachable" in result.content[0].text
