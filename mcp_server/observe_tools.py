@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import anyio.to_thread
@@ -113,6 +114,20 @@ async def search_sops(
         raise ToolError(f"SopStoreError: {exc}") from exc
 
 
+LOG_GROUPS_URI = "aiops://log-groups/{prefix}"
+ALL_LOG_GROUPS = "aiops://log-groups/all"
+
+
 def register(mcp: MCPServer) -> None:
     for fn in (list_alarms, get_metric_statistics, search_logs, get_cost_and_usage, search_sops):
         mcp.add_tool(fn, annotations=READ_ONLY)
+
+    # A resource, not a tool: planners need the names, and the tool catalog is a fixed contract.
+    # Templated only because the SDK injects the Context (our AWS clients) into templated resources.
+    @mcp.resource(LOG_GROUPS_URI, name="log-groups", mime_type="application/json",
+                  description="CloudWatch Logs group names starting with {prefix} (JSON list); 'all' for every group")
+    async def log_group_names(prefix: str, ctx: Context) -> str:
+        s = state_of(ctx)
+        names = await run_aws(s, logs.list_log_groups, s.clients.logs, service="CloudWatch Logs")
+        wanted = "" if prefix == "all" else prefix
+        return json.dumps([n for n in names if n.startswith(wanted)])

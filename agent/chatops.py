@@ -1,0 +1,195 @@
+"""The ChatOps core: request -> plan -> (gate) -> tool call -> outcome. Knows no terminal.
+
+The caller hands in the confirmer (HolmesGPT's pattern): REPL y/N, `ask --yes`, or nothing.
+No confirmer means every confirmation is answered No, server-side guards decide the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.mcp_client import Confirmer, ToolOutcome, ToolSession
+from agent.plan_types import Clarification, InventoryItem, PlannedCall, PlanningContext
+from agent.planner_rules import plan_offline
+
+MUTATING_TOOLS = {"start_instances", "stop_instances", "reboot_instances", "terminate_instances"}
+DESTRUCTIVE_TOOLS = MUTATING_TOOLS - {"start_instances"}
+INSTANCE_ARGUMENTS = ("instances", "instance")
+MAX_MODEL_STEPS = 3
+# The inventory is re-read at most this often for planning; actions re-resolve server-side anyway.
+CONTEXT_TTL_SECONDS = 5.0
+MAX_REQUEST_CHARS = 2000
+
+
+class Target(BaseModel):
+    instance_id: str
+    name: str | None = None
+
+
+class Plan(BaseModel):
+    """What a request maps to, before anything runs."""
+
+    call: PlannedCall | None = None
+    clarification: Clarification | None = None
+    planner: str = "rules"
+    note: str | None = Field(None, description="Why the offline planner served (model unavailable or wrong)")
+    targets: list[Target] = Field(default_factory=list)
+    final_text: str | None = None
+
+
+class Reply(BaseModel):
+    """The whole answer to one request: the plan and, when it ran, the tool's outcome."""
+
+    plan: Plan
+    status: str = Field(description="planned | ok | declined | refused | error")
+    message: str = ""
+    outcome: ToolOutcome | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The DESIGN.md shape for `plan --json` / `ask --json`."""
+        call = self.plan.call
+        return {
+            "tool": call.tool if call else None,
+            "arguments": call.arguments if call else {},
+            "targets": [t.model_dump() for t in self.plan.targets],
+            "planner": self.plan.planner,
+            "status": self.status,
+            "message": self.message,
+            "result": self.outcome.data if self.outcome else None,
+        }
+
+
+class ChatOps:
+    def __init__(self, session: ToolSession, model_planner: Any | None = None):
+        self.session = session
+        self.model_planner = model_planner  # an OllamaPlanner, or None for the offline planner only
+        self._context: PlanningContext | None = None
+        self._context_at = 0.0
+
+    async def context(self, refresh: bool = False) -> PlanningContext:
+        if refresh or self._context is None or time.monotonic() - self._context_at > CONTEXT_TTL_SECONDS:
+            self._context = await self._fetch_context()
+            self._context_at = time.monotonic()
+        return self._context
+
+    async def _fetch_context(self) -> PlanningContext:
+        listed = await self.session.call("list_instances", {})
+        instances = [InventoryItem(**i) for i in (listed.data or {}).get("instances", [])] if listed.ok else []
+        groups: list[str] = []
+        try:
+            read = await self.session.read_resource("aiops://log-groups/all")
+            groups = json.loads(read) if read else []
+        except Exception:  # log groups only sharpen planning; their absence is not an error
+            groups = []
+        return PlanningContext(instances=instances, log_groups=groups)
+
+    def invalidate(self) -> None:
+        self._context = None
+
+    async def plan(self, text: str, steps: list[tuple[PlannedCall, str]] | None = None) -> Plan:
+        text = (text or "")[:MAX_REQUEST_CHARS]
+        context = await self.context()
+        offline = plan_offline(text, context)
+        if self.model_planner is None:
+            return self._finish(Plan(planner="rules"), offline, context)
+        model = await self.model_planner.plan(text, self.session.tools, context, steps or [])
+        if model.fallback_reason or (model.call is None and model.final_text is None):
+            note = model.fallback_reason or "the model returned nothing usable"
+            return self._finish(Plan(planner="rules", note=note), offline, context)
+        if model.final_text is not None and model.call is None:
+            return Plan(planner="ollama", final_text=model.final_text)
+        call = model.call.model_copy(update={"planner": "ollama"})
+        if call.tool in DESTRUCTIVE_TOOLS and not _asked_for(call.tool, offline):
+            # Injection guard: a destructive step must be what the person asked for, not what a model
+            # (or text it read in a log, alarm or SOP) made up. The offline reading decides.
+            note = f"the model proposed {call.tool}, which the request does not ask for"
+            return self._finish(Plan(planner="rules", note=note), offline, context)
+        return self._finish(Plan(planner="ollama"), call, context)
+
+    def _finish(self, plan: Plan, outcome: PlannedCall | Clarification, context: PlanningContext) -> Plan:
+        if isinstance(outcome, Clarification):
+            plan.clarification = outcome
+            return plan
+        plan.call = outcome
+        plan.targets = targets_of(outcome, context)
+        return plan
+
+    async def run(self, text: str, confirmer: Confirmer | None = None, dry_run: bool = False) -> Reply:
+        steps: list[tuple[PlannedCall, str]] = []
+        plan = await self.plan(text)
+        reply = await self.execute(plan, confirmer, dry_run)
+        # A short bounded loop lets the model look before it acts ("stop whatever is idle"),
+        # but only when the person asked for an action and the first step merely looked.
+        while (
+            plan.planner == "ollama" and reply.outcome is not None and reply.outcome.ok
+            and plan.call and plan.call.tool not in MUTATING_TOOLS and _wants_action(text, await self.context())
+            and len(steps) < MAX_MODEL_STEPS - 1
+        ):
+            steps.append((plan.call, _summary(reply.outcome)))
+            plan = await self.plan(text, steps)
+            if plan.call is None:
+                break
+            reply = await self.execute(plan, confirmer, dry_run)
+        return reply
+
+    async def execute(self, plan: Plan, confirmer: Confirmer | None, dry_run: bool = False) -> Reply:
+        if plan.clarification is not None:
+            return Reply(plan=plan, status="error", message=_clarify_text(plan.clarification))
+        if plan.call is None:
+            return Reply(plan=plan, status="ok", message=plan.final_text or "")
+        call = plan.call
+        arguments = dict(call.arguments)
+        if dry_run and call.tool in MUTATING_TOOLS:
+            arguments["dry_run"] = True
+        outcome = await self.session.call(call.tool, arguments, confirmer=confirmer)
+        if call.tool in MUTATING_TOOLS:
+            self.invalidate()  # states changed; the next plan must see them
+        status = "ok" if outcome.status in {"ok", "dry_run"} else outcome.status
+        return Reply(plan=plan, status=status, message=outcome.message, outcome=outcome)
+
+
+def targets_of(call: PlannedCall, context: PlanningContext) -> list[Target]:
+    """Every instance the call acts on or reads, as id and Name (DESIGN.md `targets`)."""
+    refs: list[str] = []
+    for key in INSTANCE_ARGUMENTS:
+        value = call.arguments.get(key)
+        if isinstance(value, str):
+            refs.append(value)
+        elif isinstance(value, list):
+            refs.extend(v for v in value if isinstance(v, str))
+    by_id = {i.instance_id: i for i in context.instances}
+    by_name = {}
+    for item in context.instances:
+        if item.name and item.state != "terminated":
+            by_name.setdefault(item.name.casefold(), item)
+    targets: list[Target] = []
+    for ref in refs:
+        item = by_id.get(ref) or by_name.get(ref.casefold())
+        targets.append(Target(instance_id=item.instance_id, name=item.name) if item else Target(instance_id=ref))
+    return targets
+
+
+def _asked_for(tool: str, offline: PlannedCall | Clarification) -> bool:
+    if isinstance(offline, PlannedCall):
+        return offline.tool == tool
+    # The offline reader saw the action but not a clear target ("stop the api server" with two of them).
+    return False
+
+
+def _wants_action(text: str, context: PlanningContext) -> bool:
+    offline = plan_offline(text, context)
+    return isinstance(offline, PlannedCall) and offline.tool in MUTATING_TOOLS
+
+
+def _summary(outcome: ToolOutcome, limit: int = 1500) -> str:
+    return json.dumps(outcome.data, ensure_ascii=False, default=str)[:limit] if outcome.data else outcome.message
+
+
+def _clarify_text(clarification: Clarification) -> str:
+    if clarification.candidates:
+        return f"{clarification.message} (candidates: {', '.join(clarification.candidates[:8])})"
+    return clarification.message

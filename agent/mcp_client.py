@@ -1,0 +1,140 @@
+"""The agent's one MCP session: spawned once (stdio) or in memory, shared by the REPL and the monitor.
+
+Confirmation is a callback per call (HolmesGPT's pattern): the REPL asks y/N, `ask --yes`
+consents, the monitor's auto-remediation consents only where policy allows. A call made
+without a confirmer is answered "decline" — no callback, no destructive action.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import mcp.types as mcp_types
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from pydantic import BaseModel, Field
+
+from utils.config import Settings
+
+Confirmer = Callable[[str], Awaitable[bool]]
+REPO = Path(__file__).resolve().parent.parent
+CLIENT_VERSION = "0.1.0"
+
+_confirmer: contextvars.ContextVar[Confirmer | None] = contextvars.ContextVar("confirmer", default=None)
+
+
+class ToolOutcome(BaseModel):
+    """A tool call's result as the agent uses it; failures are data, not exceptions."""
+
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    status: str = Field(description="ok | dry_run | declined | refused | error")
+    message: str = ""
+    data: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in {"ok", "dry_run"}
+
+
+class ToolSession:
+    def __init__(self, client: Client):
+        self._client = client
+        self.tools: list[mcp_types.Tool] = []
+
+    async def refresh_tools(self) -> list[mcp_types.Tool]:
+        self.tools = list((await self._client.list_tools()).tools)
+        return self.tools
+
+    def tool(self, name: str) -> mcp_types.Tool | None:
+        return next((t for t in self.tools if t.name == name), None)
+
+    async def read_resource(self, uri: str) -> str | None:
+        result = await self._client.read_resource(uri)
+        for content in result.contents:
+            text = getattr(content, "text", None)
+            if text is not None:
+                return text
+        return None
+
+    async def call(self, tool: str, arguments: dict[str, Any], confirmer: Confirmer | None = None) -> ToolOutcome:
+        token = _confirmer.set(confirmer)
+        try:
+            result = await self._client.call_tool(tool, arguments)
+        except Exception as exc:  # protocol failure: report it, never unwind the caller's loop
+            return ToolOutcome(tool=tool, arguments=arguments, status="error", message=f"MCP call failed: {exc}")
+        finally:
+            _confirmer.reset(token)
+        return outcome_from_result(tool, arguments, result)
+
+
+def outcome_from_result(tool: str, arguments: dict[str, Any], result: mcp_types.CallToolResult) -> ToolOutcome:
+    data = result.structured_content
+    text = " ".join(c.text for c in result.content if isinstance(c, mcp_types.TextContent)).strip()
+    if not result.is_error:
+        status = (data or {}).get("status", "ok") if tool.endswith("_instances") and tool != "list_instances" else "ok"
+        return ToolOutcome(tool=tool, arguments=arguments, status=status,
+                           message=(data or {}).get("message", ""), data=data)
+    if data and data.get("status") in {"declined", "refused", "error"}:
+        return ToolOutcome(tool=tool, arguments=arguments, status=data["status"], message=data.get("message", text),
+                           data=data)
+    text = text.removeprefix(f"Error executing tool {tool}: ")
+    return ToolOutcome(tool=tool, arguments=arguments, status="error", message=text or "the tool failed", data=data)
+
+
+async def _elicit(_ctx: Any, params: Any) -> mcp_types.ElicitResult:
+    confirmer = _confirmer.get()
+    if confirmer is None:
+        return mcp_types.ElicitResult(action="decline")
+    try:
+        yes = await confirmer(params.message)
+    except Exception:  # a broken prompt is a No
+        yes = False
+    if yes:
+        return mcp_types.ElicitResult(action="accept", content={"confirm": True})
+    return mcp_types.ElicitResult(action="decline")
+
+
+def server_parameters(settings: Settings, extra_env: dict[str, str] | None = None) -> StdioServerParameters:
+    """`python main.py mcp` with the same settings this process runs with."""
+    args = [str(REPO / "main.py")]
+    if settings.read_only:
+        args.append("--read-only")
+    if settings.aws_region:
+        args += ["--region", settings.aws_region]
+    if settings.aws_profile:
+        args += ["--profile", settings.aws_profile]
+    args.append("mcp")
+    env = {**os.environ, "AIOPS_HOME": str(settings.home), "AIOPS_MAX_TARGETS": str(settings.max_targets),
+           **(extra_env or {})}
+    return StdioServerParameters(command=sys.executable, args=args, env=env, cwd=str(REPO))
+
+
+@asynccontextmanager
+async def open_session(
+    settings: Settings, *, extra_env: dict[str, str] | None = None, in_memory: bool = False,
+    client_name: str = "aiops-agent",
+) -> AsyncIterator[ToolSession]:
+    """One MCP session for the life of the process (DESIGN.md: not a subprocess per call)."""
+    if in_memory:
+        from mcp_server.server import build_server  # in-process: same server, same guards
+
+        target: Any = build_server(settings)
+    else:
+        target = server_parameters(settings, extra_env)
+    info = mcp_types.Implementation(name=client_name, version=CLIENT_VERSION)
+    async with Client(target, elicitation_callback=_elicit, client_info=info) as client:
+        session = ToolSession(client)
+        await session.refresh_tools()
+        yield session
+
+
+def compact(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -1,0 +1,75 @@
+"""`ask` and `plan`: one request, one answer, an exit status a script can trust."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from agent.chatops import DESTRUCTIVE_TOOLS, ChatOps, Reply
+from agent.runtime import runtime
+from utils.config import Settings
+
+EXIT_FOR_STATUS = {"ok": 0, "planned": 0, "declined": 1, "refused": 1, "error": 1}
+NO_TERMINAL = "no terminal to confirm on: rerun with --yes to consent to this one command"
+
+
+def run_oneshot(args, settings: Settings) -> int:
+    return asyncio.run(_oneshot(args, settings))
+
+
+async def _oneshot(args, settings: Settings) -> int:
+    text = " ".join(args.text).strip()
+    if not text:
+        sys.stderr.write("error: the request is empty; say what you want, e.g. \"list all instances\"\n")
+        return 2
+    async with runtime(settings, client_name=f"aiops-{args.command}", in_memory=True) as rt:
+        chat = ChatOps(rt.session, rt.model_planner)
+        if args.command == "plan":
+            plan = await chat.plan(text)
+            reply = Reply(plan=plan, status="planned" if plan.call else "error",
+                          message=plan.note or "" if plan.call else _clarification(plan))
+        else:
+            reply = await _ask(chat, text, args)
+    return _report(reply, args.json)
+
+
+async def _ask(chat: ChatOps, text: str, args) -> Reply:
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+
+    async def confirm(message: str) -> bool:
+        if args.yes:
+            return True
+        if not interactive:
+            return False
+        sys.stderr.write(message + " ")
+        sys.stderr.flush()
+        answer = await asyncio.to_thread(sys.stdin.readline)
+        return answer.strip().lower() in {"y", "yes"}
+
+    reply = await chat.run(text, confirm, dry_run=args.dry_run)
+    call = reply.plan.call
+    destructive = call is not None and call.tool in DESTRUCTIVE_TOOLS
+    if destructive and reply.status == "declined" and not args.yes and not interactive:
+        reply.status, reply.message = "refused", NO_TERMINAL
+    return reply
+
+
+def _clarification(plan) -> str:
+    c = plan.clarification
+    if c is None:
+        return "could not plan the request"
+    return f"{c.message} (candidates: {', '.join(c.candidates[:8])})" if c.candidates else c.message
+
+
+def _report(reply: Reply, as_json: bool) -> int:
+    status = EXIT_FOR_STATUS.get(reply.status, 1)
+    if as_json:
+        sys.stdout.write(json.dumps(reply.as_json(), ensure_ascii=False, default=str) + "\n")
+    else:
+        from agent.terminal import Terminal
+
+        Terminal(history_file=None).show_reply(reply)
+    if status != 0 and (as_json or reply.status != "error"):  # show_reply already printed an error line
+        sys.stderr.write(f"{reply.status}: {reply.message or 'failed'}\n")
+    return status

@@ -1,0 +1,199 @@
+"""The interactive REPL: prompt, built-in commands, plain-language requests, the y/N gate.
+
+One asyncio loop holds the MCP session, the prompt (under patch_stdout, so monitor output
+never garbles the line being typed) and the background monitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from agent import commands
+from agent.chatops import ChatOps
+from agent.runtime import Runtime, runtime
+from agent.terminal import Terminal
+from utils.config import Settings
+
+HISTORY_FILE = "repl_history"
+
+
+class RequestCompleter(Completer):
+    """Completes command names at the start of the line and instance names anywhere."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def get_completions(self, document, complete_event):
+        word = document.get_word_before_cursor(WORD=True)
+        line = document.text_before_cursor.lstrip()
+        if " " not in line:
+            for name in commands.REGISTRY:
+                if name.startswith(line.lower()):
+                    yield Completion(name, start_position=-len(line))
+        for name in self.names:
+            if word and name.lower().startswith(word.lower()):
+                yield Completion(name, start_position=-len(word))
+
+
+class Repl:
+    def __init__(self, settings: Settings, rt: Runtime, terminal: Terminal, completer: RequestCompleter):
+        self.settings = settings
+        self.rt = rt
+        self.terminal = terminal
+        self.completer = completer
+        self.chat = ChatOps(rt.session, rt.model_planner)
+        self.stopping = False
+        self.monitor: Any = None
+        self._current: asyncio.Task | None = None
+
+    # -- start-up ----------------------------------------------------------------------------
+    def banner(self) -> None:
+        t = self.terminal
+        t.print("[bold]AIOps Agent[/bold] — assisted operations for AWS. Type [bold]help[/bold]; Ctrl-D to leave.")
+        for line in self.status_lines():
+            t.print(line)
+
+    def status_lines(self) -> list[str]:
+        s = self.settings
+        if s.sandbox:
+            target = f"[bold magenta]SANDBOX[/bold magenta] (AWS emulator on {s.aws_endpoint_url}; nothing reaches real AWS)"
+        else:
+            target = f"AWS region {s.region}" + (f", profile {s.aws_profile}" if s.aws_profile else "") + (
+                f", endpoint {s.aws_endpoint_url}" if s.aws_endpoint_url else "")
+        lines = [f"  target   {target}", f"  planner  {self.rt.planner_note}"]
+        if s.read_only:
+            lines.append("  mode     [yellow]read-only[/yellow]: every mutating action is refused")
+        slack = "Slack webhook configured" if s.slack_webhook_url else "no Slack webhook: alerts show here only"
+        running = self.monitor is not None and getattr(self.monitor, "running", False)
+        lines.append(f"  monitor  {'on' if running else 'off'} ({slack})")
+        if self.monitor is not None and hasattr(self.monitor, "counts_today"):
+            counts = self.monitor.counts_today()
+            lines.append("  today    " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+        return lines
+
+    async def wait_for_sandbox(self) -> None:
+        sandbox = self.rt.sandbox
+        if sandbox is not None and not sandbox.ready.is_set():
+            with self.terminal.spinner("the AWS sandbox is warming up…"):
+                await asyncio.to_thread(sandbox.ready.wait, 120)
+            if sandbox.error is not None:
+                self.terminal.error(f"the sandbox failed to start: {sandbox.error}")
+
+    # -- requests ----------------------------------------------------------------------------
+    async def handle(self, line: str) -> None:
+        found = commands.match(line)
+        if found is not None:
+            cmd, rest = found
+            await cmd.handler(self, rest)
+            return
+        await self.wait_for_sandbox()
+        with self.terminal.spinner("thinking…"):
+            reply = await self.chat.run(line, self.terminal.confirm)
+        self.terminal.show_reply(reply)
+        await self._refresh_names()
+
+    async def run_tool(self, tool: str, arguments: dict) -> None:
+        await self.wait_for_sandbox()
+        with self.terminal.spinner("working…"):
+            outcome = await self.rt.session.call(tool, arguments, confirmer=self.terminal.confirm)
+        if outcome.ok:
+            from agent.render import render_result
+
+            self.terminal.print(render_result(tool, outcome.data))
+        else:
+            self.terminal.error(outcome.message)
+
+    async def sop_add(self, paths: list[str]) -> None:
+        from sop.store import SopStore
+
+        def add():
+            return SopStore(self.settings.home).add(paths)
+
+        with self.terminal.spinner("indexing SOPs…"):
+            try:
+                report = await asyncio.to_thread(add)
+            except Exception as exc:
+                self.terminal.error(str(exc))
+                return
+        for item in getattr(report, "files", []) or []:
+            status = getattr(item, "status", "")
+            reason = getattr(item, "reason", None)
+            line = f"{status:9} {getattr(item, 'path', '')}" + (f"  ({reason})" if reason else "")
+            (self.terminal.warn if status == "skipped" else self.terminal.info)(line)
+
+    async def _refresh_names(self) -> None:
+        try:
+            context = await self.chat.context()
+        except Exception:
+            return
+        self.completer.names = sorted({i.name for i in context.instances if i.name})
+
+    # -- monitor -----------------------------------------------------------------------------
+    async def start_monitor(self) -> None:
+        self.terminal.error("the monitor is not available yet")
+
+    async def stop_monitor(self) -> None:
+        self.terminal.error("the monitor is not available yet")
+
+    async def stop_monitor_quietly(self) -> None:
+        if self.monitor is not None and getattr(self.monitor, "running", False):
+            await self.monitor.stop()
+
+    # -- loop --------------------------------------------------------------------------------
+    def _cancel_current(self) -> None:
+        if self._current is not None and not self._current.done():
+            self._current.cancel()
+
+    async def loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        # While a request runs the terminal is in cooked mode, so Ctrl-C arrives as SIGINT:
+        # cancel that request and come back to the prompt instead of dying.
+        loop.add_signal_handler(signal.SIGINT, self._cancel_current)
+        try:
+            with patch_stdout(raw=True):
+                while not self.stopping:
+                    try:
+                        line = (await self.terminal.read_line()).strip()
+                    except KeyboardInterrupt:
+                        continue
+                    except EOFError:
+                        break
+                    if not line:
+                        continue
+                    self._current = asyncio.create_task(self.handle(line))
+                    try:
+                        await self._current
+                    except asyncio.CancelledError:
+                        self.terminal.stop_spinner()
+                        self.terminal.warn("cancelled")
+                    except Exception as exc:  # one red line, then back to the prompt
+                        self.terminal.stop_spinner()
+                        self.terminal.error(f"{type(exc).__name__}: {exc}")
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def run_repl(settings: Settings) -> int:
+    return asyncio.run(_run(settings))
+
+
+async def _run(settings: Settings) -> int:
+    completer = RequestCompleter()
+    terminal = Terminal(history_file=settings.home / HISTORY_FILE, completer=completer)
+    with terminal.spinner("starting…"):
+        context = runtime(settings, client_name="aiops-repl", in_memory=False, background_seed=True)
+        rt = await context.__aenter__()
+    try:
+        repl = Repl(settings, rt, terminal, completer)
+        repl.banner()
+        await repl.loop()
+        await repl.stop_monitor_quietly()
+    finally:
+        await context.__aexit__(None, None, None)
+    terminal.info("bye")
+    return 0
