@@ -77,21 +77,26 @@ class Outbox:
         A repeat page is folded into an earlier page of the same incident that
         is still waiting (and not in flight): it would only say the same thing
         again, and a long outage must not turn into a flood when Slack returns.
+        Only within one tier: an escalation to Tier 0 must page with its own message.
+
+        A row keeps the tier, not the URL: the URL is a secret, and may be the
+        very thing that was wrong; the process that drains picks the destination.
         """
         with closing(self._connect()) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if kind == "repage":
                     waiting = conn.execute(
-                        f"SELECT id FROM {TABLE} WHERE incident_id = ? AND kind IN ('open', 'repage')"
-                        " AND claimed_by IS NULL ORDER BY id LIMIT 1",
-                        (incident_id,),
+                        f"SELECT id FROM {TABLE} WHERE incident_id = ? AND tier = ?"
+                        " AND kind IN ('open', 'repage') AND claimed_by IS NULL ORDER BY id LIMIT 1",
+                        (incident_id, tier),
                     ).fetchone()
                     if waiting is not None:
                         conn.execute("COMMIT")
                         return int(waiting[0])
                 cur = conn.execute(
-                    f"INSERT INTO {TABLE} (created_at, tier, incident_id, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                    f"INSERT INTO {TABLE} (created_at, tier, incident_id, kind, payload)"
+                    " VALUES (?, ?, ?, ?, ?)",
                     (time.time(), tier, incident_id, kind, json.dumps(payload)),
                 )
                 conn.execute("COMMIT")

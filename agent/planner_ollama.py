@@ -1,0 +1,220 @@
+"""The Ollama planner: one schema-checked tool call per turn from a local model, or a reason to fall back.
+
+It never raises. Every failure (Ollama down, slow, model missing, a malformed or invented
+call) comes back as `ModelPlan.fallback_reason`, and the caller hands the request to the
+offline rules planner (DESIGN.md: semantic fallback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Sequence
+from importlib import resources
+from string import Template
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import mcp.types as mcp_types
+from pydantic import BaseModel
+
+from agent.ollama_tools import check_call, function_specs
+from agent.plan_types import Clarification, PlannedCall, PlanningContext
+
+DEFAULT_PORT = 11434
+PROBE_SECONDS = 1.5
+MAX_INVENTORY = 60
+MAX_LOG_GROUPS = 40
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
+
+
+class ModelPlan(BaseModel):
+    """What the model decided, or why the caller must use the offline planner instead."""
+
+    call: PlannedCall | None = None
+    clarification: Clarification | None = None  # reserved: model questions currently fall back
+    final_text: str | None = None
+    fallback_reason: str | None = None
+
+
+class OllamaPlanner:
+    def __init__(self, host: str, model: str, timeout: float):
+        self.host = normalize_host(host)
+        self.where = public_host(self.host)  # for messages: credentials in OLLAMA_HOST stay out of logs
+        self.model = model
+        self.timeout = timeout
+        self._chat: Any = None  # ChatOllama, built on first use (its import is slow)
+        self._chat_loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> OllamaPlanner:
+        return cls(settings.ollama_host, settings.model, settings.ollama_timeout_seconds)
+
+    async def probe(self) -> str | None:
+        """None when Ollama answers and has the model; else one line for the banner."""
+        seconds = min(PROBE_SECONDS, self.timeout)
+        try:
+            async with asyncio.timeout(seconds), httpx.AsyncClient(timeout=seconds) as client:
+                response = await client.get(f"{self.host}/api/tags")
+            response.raise_for_status()
+            names = [m.get("model") or m.get("name") for m in response.json().get("models", [])]
+        except (httpx.ConnectError, httpx.TimeoutException, TimeoutError, OSError):
+            return f"Ollama not reachable at {self.where}"
+        except httpx.HTTPStatusError as exc:
+            return f"{self.where} answered {exc.response.status_code} to /api/tags; is it Ollama?"
+        except (ValueError, AttributeError, TypeError, httpx.HTTPError):
+            return f"{self.where} does not answer like Ollama"
+        except Exception as exc:  # a bad OLLAMA_HOST (invalid URL) must reach the banner, not a traceback
+            return f"cannot query Ollama at {self.where} ({type(exc).__name__})"
+        if not model_present(self.model, names):
+            return f"model {self.model} is not pulled (ollama pull {self.model})"
+        return None
+
+    async def plan(self, request: str, tools: list[mcp_types.Tool], context: PlanningContext,
+                   steps: Sequence[tuple[PlannedCall, str]] = ()) -> ModelPlan:
+        try:
+            return await self._plan(request, tools, context, list(steps))
+        except ImportError as exc:
+            return ModelPlan(fallback_reason=f"langchain-ollama is not installed ({exc.name})")
+        except Exception as exc:  # never raises: any failure means the rules planner answers
+            from agent.ollama_chat import failure_reason
+
+            return ModelPlan(fallback_reason=failure_reason(exc, self.where, self.model, self.timeout))
+
+    async def _plan(self, request: str, tools: list[mcp_types.Tool], context: PlanningContext,
+                    steps: list[tuple[PlannedCall, str]]) -> ModelPlan:
+        from agent.ollama_chat import build_messages, chat_model, chat_turn
+
+        if not tools:
+            return ModelPlan(fallback_reason="no tools to offer the model")
+        # httpx pools connections per event loop: a planner reused under a new loop gets a new client.
+        loop = asyncio.get_running_loop()
+        if self._chat is None or self._chat_loop is not loop:
+            self._chat, self._chat_loop = chat_model(self.host, self.model, self.timeout), loop
+        messages = build_messages(system_prompt(context), request, steps)
+        reply = await chat_turn(self._chat, function_specs(tools), messages, self.timeout)
+        calls = [(c["name"], c.get("args")) for c in reply.tool_calls]
+        return plan_from_reply(calls, _text_of(reply.content), tools, steps)
+
+
+def plan_from_reply(calls: list[tuple[str, Any]], text: str, tools: list[mcp_types.Tool],
+                    steps: Sequence[tuple[PlannedCall, str]]) -> ModelPlan:
+    """Turn the model's turn (its tool calls and its text) into a plan or a fallback reason."""
+    if not calls:
+        try:
+            embedded = embedded_call(text)
+        except ValueError:
+            return ModelPlan(fallback_reason="model returned malformed JSON")
+        if embedded is not None:
+            calls = [embedded]
+    if calls:
+        return _plan_from_calls(calls, tools, steps)
+    if not text.strip():
+        return ModelPlan(fallback_reason="model returned an empty answer")
+    if steps:
+        return ModelPlan(final_text=text.strip())
+    return ModelPlan(fallback_reason="model answered with text instead of a tool call")
+
+
+def _plan_from_calls(calls: list[tuple[str, Any]], tools: list[mcp_types.Tool],
+                     steps: Sequence[tuple[PlannedCall, str]]) -> ModelPlan:
+    distinct = list({json.dumps(c, sort_keys=True, default=str): c for c in calls}.values())
+    name, raw_arguments = distinct[0]
+    # Acting on only the first of several calls would silently drop the rest of a change; a
+    # read first is harmless, and the caller's loop comes back for the next step.
+    if len(distinct) > 1 and not _read_only(name, tools):
+        return ModelPlan(fallback_reason=f"model made {len(distinct)} tool calls in one turn")
+    arguments, problem = check_call(name, raw_arguments, tools)
+    if problem or arguments is None:
+        return ModelPlan(fallback_reason=problem or "arguments failed validation")
+    if any(done.tool == name and done.arguments == arguments for done, _ in steps):
+        return ModelPlan(fallback_reason=f"model repeated its earlier {name} call")
+    return ModelPlan(call=PlannedCall(tool=name, arguments=arguments, planner="ollama"))
+
+
+def embedded_call(text: str) -> tuple[str, Any] | None:
+    """A tool call the model wrote as JSON text (llama3.1 does when Ollama's parser misses it).
+
+    None for ordinary prose; ValueError for text that is meant as JSON but is not a call.
+    """
+    body = _FENCE.sub("", text.strip().removeprefix("<|python_tag|>").strip())
+    if not body.startswith("{"):
+        return None
+    try:
+        obj = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ValueError("malformed JSON") from exc
+    if isinstance(obj.get("function"), dict):
+        obj = obj["function"]
+    name = obj.get("name")
+    arguments = obj.get("parameters", obj.get("arguments"))
+    if not isinstance(name, str):
+        raise ValueError("JSON that is not a tool call")
+    return name, arguments if arguments is not None else {}
+
+
+def _read_only(name: str, tools: list[mcp_types.Tool]) -> bool:
+    tool = next((t for t in tools if t.name == name), None)
+    return bool(tool and tool.annotations and tool.annotations.read_only_hint)
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    parts = content if isinstance(content, list) else []
+    return "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in parts if isinstance(p, str | dict))
+
+
+def system_prompt(context: PlanningContext) -> str:
+    template = resources.files("agent").joinpath("prompts/planner_system.md").read_text(encoding="utf-8")
+    groups = context.log_groups[:MAX_LOG_GROUPS]
+    group_lines = "\n".join(f"- {_clean(g)}" for g in groups) or "(none known)"
+    if len(context.log_groups) > len(groups):
+        group_lines += f"\n... and {len(context.log_groups) - len(groups)} more"
+    return Template(template).safe_substitute(
+        instance_count=len(context.instances), inventory=inventory_summary(context), log_groups=group_lines,
+    )
+
+
+def inventory_summary(context: PlanningContext, cap: int = MAX_INVENTORY) -> str:
+    """One line per instance (Name | id | state | env | role), at most `cap`, then "and N more"."""
+    lines = []
+    for item in context.instances[:cap]:
+        tags = {k.lower(): v for k, v in item.tags.items()}
+        env = tags.get("env") or tags.get("environment") or "-"
+        role = tags.get("role") or tags.get("service") or "-"
+        lines.append(f"- {_clean(item.name or '(no name)')} | {item.instance_id} | {item.state} | "
+                     f"env={_clean(env)} | role={_clean(role)}")
+    hidden = len(context.instances) - cap
+    if hidden > 0:
+        lines.append(f"... and {hidden} more (not listed; use list_instances to find them)")
+    return "\n".join(lines) or "(no instances known)"
+
+
+def _clean(value: str, limit: int = 64) -> str:
+    # Tag values are user-controlled: one short line each, so none can pose as a prompt section.
+    value = " ".join(str(value).split())
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def normalize_host(host: str | None) -> str:
+    """OLLAMA_HOST as Ollama reads it: scheme-less means http and port 11434."""
+    host = (host or "").strip().rstrip("/") or f"http://localhost:{DEFAULT_PORT}"
+    if "://" not in host:
+        parts = urlsplit(f"http://{host}")
+        host = f"http://{host}" if parts.port else f"http://{parts.netloc}:{DEFAULT_PORT}{parts.path}"
+    return host
+
+
+def public_host(host: str) -> str:
+    parts = urlsplit(host)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def model_present(model: str, names: Sequence[str | None]) -> bool:
+    # Ollama resolves a name without a tag to ":latest", so "llama3.1" is not "llama3.1:70b".
+    wanted = model if ":" in model else f"{model}:latest"
+    return any(name in (model, wanted) for name in names if name)

@@ -1,0 +1,105 @@
+"""The command line as scripts use it: real processes, JSON on stdout, exit codes, one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.helpers import REPO, state_of
+
+pytestmark = pytest.mark.e2e
+
+
+def run(aws_env, *args, stdin: str = "", timeout: float = 60, extra_env: dict | None = None):
+    env = {**os.environ, **aws_env.env, **(extra_env or {})}
+    return subprocess.run([sys.executable, str(REPO / "main.py"), *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=REPO)
+
+
+def test_help_is_fast_and_lists_the_commands():
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(REPO / "main.py"), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for name in ("ask", "plan", "monitor", "sop", "incidents", "mcp", "--sandbox", "--read-only"):
+        assert name in done.stdout
+    assert time.perf_counter() - started < 5  # the real figure (< 0.5 s) is in bench/, not a timed test
+
+
+def test_bad_arguments_give_one_line_and_exit_2():
+    done = subprocess.run([sys.executable, str(REPO / "main.py"), "frobnicate"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_plan_json_shape(estate, aws_env):
+    done = run(aws_env, "plan", "reboot both api servers", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert set(doc) == {"tool", "arguments", "targets", "planner", "status", "message", "result"}
+    assert doc["tool"] == "reboot_instances" and doc["status"] == "planned" and doc["planner"] == "rules"
+    assert sorted(t["name"] for t in doc["targets"]) == ["api-1", "api-2"]
+    assert sorted(doc["arguments"]["instances"]) == sorted([estate["api-1"], estate["api-2"]])
+
+
+def test_ask_without_a_terminal_refuses_destruction(estate, aws_env, ec2):
+    done = run(aws_env, "ask", "stop api-1", "--json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["status"] == "refused"
+    assert "--yes" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert state_of(ec2, estate["api-1"]) == "running"
+
+
+def test_ask_yes_acts(estate, aws_env, ec2):
+    done = run(aws_env, "ask", "stop api-1", "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "ok"
+    assert state_of(ec2, estate["api-1"]) in {"stopping", "stopped"}
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("ask", "stop db-primary", "--yes", "--json"), "protected"),
+        (("--read-only", "ask", "stop api-2", "--yes", "--json"), "read-only"),
+    ],
+)
+def test_yes_never_lifts_guards(estate, aws_env, ec2, args, fragment):
+    done = run(aws_env, *args)
+    assert done.returncode == 1
+    doc = json.loads(done.stdout)
+    assert doc["status"] == "refused" and fragment in doc["message"]
+    assert all(state_of(ec2, estate[n]) == "running" for n in ("db-primary", "api-2"))
+
+
+def test_blast_radius_through_the_cli(estate, aws_env, ec2):
+    done = run(aws_env, "ask", "reboot all prod instances", "--yes", "--json", extra_env={"AIOPS_MAX_TARGETS": "2"})
+    assert done.returncode == 1
+    assert "blast radius" in json.loads(done.stdout)["message"] or "protected" in json.loads(done.stdout)["message"]
+
+
+def test_dry_run_flag(estate, aws_env, ec2):
+    done = run(aws_env, "ask", "stop api-2", "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"]["status"] == "dry_run"
+    assert state_of(ec2, estate["api-2"]) == "running"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x1b[31m\x07\u200f", "stop", "🔥🔥🔥", "stop web-1; rm -rf /", "x" * 20000])
+def test_bad_requests_never_traceback_or_change_the_fleet(estate, aws_env, ec2, text):
+    done = run(aws_env, "ask", text, "--yes", "--json")
+    assert "Traceback" not in done.stderr
+    if done.returncode != 0:
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert all(state_of(ec2, i) in {"running", "stopped"} for i in estate.values())
+    assert state_of(ec2, estate["worker-2"]) == "stopped"
+
+
+def test_broken_config_file_is_one_line(aws_env):
+    aws_env.home.mkdir(parents=True, exist_ok=True)
+    (aws_env.home / "aiops.toml").write_text("max_targets = [unclosed")
+    done = run(aws_env, "plan", "list instances", "--json")
+    assert done.returncode == 2
+    assert "aiops.toml is not valid TOML" in done.stderr and "Traceback" not in done.stderr

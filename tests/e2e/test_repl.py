@@ -1,0 +1,103 @@
+"""The REPL on a real pseudo-terminal (pexpect): what a person sees and what the fleet does."""
+
+import os
+import re
+import sys
+
+import pexpect
+import pytest
+
+from tests.fake_ollama import FakeOllama, Reply
+from tests.helpers import REPO, state_of
+
+pytestmark = pytest.mark.e2e
+PROMPT = "aiops>"
+
+
+def spawn(env: dict, *args: str) -> pexpect.spawn:
+    child = pexpect.spawn(sys.executable, [str(REPO / "main.py"), *args], cwd=str(REPO), env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", **env},
+                          encoding="utf-8", timeout=40, dimensions=(50, 140))
+    child.expect_exact(PROMPT)
+    return child
+
+
+def say(child: pexpect.spawn, line: str) -> None:
+    child.sendline(line)
+
+
+def leave(child: pexpect.spawn) -> int:
+    say(child, "exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
+
+
+def test_table_gate_and_exit(estate, aws_env, ec2):
+    child = spawn(aws_env.env, "--planner", "rules")
+    say(child, "list all instances")
+    child.expect("10 instance\\(s\\)")
+    child.expect("web-server")
+    child.expect_exact(PROMPT)
+
+    say(child, "stop api-1")
+    child.expect_exact("Proceed? [y/N]")
+    child.sendline("")  # Enter is No
+    child.expect("no, nothing changed")
+    child.expect_exact(PROMPT)
+    assert state_of(ec2, estate["api-1"]) == "running"
+
+    say(child, "stop api-1")
+    child.expect_exact("Proceed? [y/N]")
+    child.sendline("y")
+    child.expect("stopped api-1")
+    child.expect_exact(PROMPT)
+    assert state_of(ec2, estate["api-1"]) in {"stopping", "stopped"}
+
+    say(child, "웹 서버 재부팅해줘")
+    child.expect("REBOOT 1 instance")
+    child.expect("web-server")
+    child.expect_exact("Proceed? [y/N]")
+    child.sendcontrol("c")  # Ctrl-C at the gate is No
+    child.expect("no, nothing changed")
+    child.expect_exact(PROMPT)
+
+    say(child, "history")
+    child.expect("stop_instances")
+    child.expect_exact(PROMPT)
+    assert leave(child) == 0
+
+
+def test_protected_instance_is_refused_without_asking(estate, aws_env, ec2):
+    child = spawn(aws_env.env, "--planner", "rules")
+    say(child, "terminate db-primary")
+    index = child.expect(["refused", re.escape("Proceed? [y/N]")])
+    assert index == 0
+    child.expect_exact(PROMPT)
+    assert state_of(ec2, estate["db-primary"]) == "running"
+    child.sendeof()  # Ctrl-D leaves cleanly
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_model_path_through_an_ollama_protocol_server(estate, aws_env, ec2):
+    with FakeOllama() as ollama:
+        ollama.script(Reply.tool_call("stop_instances", {"instances": ["worker-1"]}))
+        child = spawn({**aws_env.env, "OLLAMA_HOST": ollama.url})
+        say(child, "please stop worker-1")
+        child.expect_exact("Proceed? [y/N]")
+        child.sendline("y")
+        child.expect("stopped worker-1")
+        child.expect_exact(PROMPT)
+        assert leave(child) == 0
+        assert ollama.chat_requests(), "the request went through the model"
+    assert state_of(ec2, estate["worker-1"]) in {"stopping", "stopped"}
+
+
+def test_sandbox_banner_and_request(tmp_path):
+    child = spawn({"AIOPS_HOME": str(tmp_path / "home")}, "--sandbox", "--planner", "rules")
+    assert "SANDBOX" in child.before
+    say(child, "show alarms")
+    child.expect("firing")
+    child.expect_exact(PROMPT)
+    assert leave(child) == 0
