@@ -4,10 +4,31 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class InstanceSummary(BaseModel):
+def _flatten_nullable(schema: dict[str, Any]) -> None:
+    """Publish `X | None` as {"type": [X, "null"]} instead of anyOf.
+
+    Same meaning, but MCP clients validate every result against the output schema, and
+    jsonschema evaluates anyOf by spawning sub-validators: on a 10-instance list that was
+    most of the protocol's overhead.
+    """
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf")
+        if not options or len(options) != 2 or {"type": "null"} not in options:
+            continue
+        other = next(o for o in options if o != {"type": "null"})
+        if set(other) == {"type"} and isinstance(other["type"], str):
+            del prop["anyOf"]
+            prop["type"] = [other["type"], "null"]
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_flatten_nullable)
+
+
+class InstanceSummary(Result):
     instance_id: str = Field(description="EC2 instance id, e.g. i-0abc1234")
     name: str | None = Field(None, description="Value of the Name tag")
     state: str = Field(description="pending, running, stopping, stopped, shutting-down or terminated")
@@ -22,7 +43,7 @@ class InstanceSummary(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict, description="All tags")
 
 
-class InstanceList(BaseModel):
+class InstanceList(Result):
     instances: list[InstanceSummary] = Field(description="Matching instances, sorted by Name")
     count: int = Field(description="How many instances matched")
     has_more_results: bool = Field(False, description="True when the list was cut to keep the answer short")
@@ -40,7 +61,7 @@ class InstanceDetail(InstanceSummary):
     state_reason: str | None = Field(None, description="Why the instance is in its current state, if known")
 
 
-class InstanceStatus(BaseModel):
+class InstanceStatus(Result):
     instance_id: str
     name: str | None = None
     state: str = Field(description="Instance state")
@@ -49,12 +70,12 @@ class InstanceStatus(BaseModel):
     events: list[str] = Field(default_factory=list, description="Scheduled events such as system-reboot")
 
 
-class InstanceStatusList(BaseModel):
+class InstanceStatusList(Result):
     statuses: list[InstanceStatus]
     impaired: int = Field(description="How many instances have a failed status check")
 
 
-class TargetChange(BaseModel):
+class TargetChange(Result):
     instance_id: str
     name: str | None = None
     env: str | None = None
@@ -62,7 +83,7 @@ class TargetChange(BaseModel):
     current_state: str | None = Field(None, description="State reported after the action")
 
 
-class ActionResult(BaseModel):
+class ActionResult(Result):
     action: Literal["start", "stop", "reboot", "terminate"]
     status: Literal["ok", "dry_run", "declined", "refused", "error"] = Field(
         description="ok: done; dry_run: only checked; declined: the person said no; refused: a guard stopped it"
@@ -72,7 +93,7 @@ class ActionResult(BaseModel):
     dry_run: bool = False
 
 
-class Alarm(BaseModel):
+class Alarm(Result):
     name: str
     state: str = Field(description="ALARM, OK or INSUFFICIENT_DATA")
     reason: str | None = Field(None, description="Why the alarm is in this state")
@@ -86,18 +107,18 @@ class Alarm(BaseModel):
     updated: str | None = Field(None, description="When the state last changed, ISO 8601")
 
 
-class AlarmList(BaseModel):
+class AlarmList(Result):
     alarms: list[Alarm]
     count: int
     firing: int = Field(description="How many are in ALARM")
 
 
-class Datapoint(BaseModel):
+class Datapoint(Result):
     timestamp: str
     value: float
 
 
-class MetricSeries(BaseModel):
+class MetricSeries(Result):
     instance_id: str
     name: str | None = None
     metric: str
@@ -110,33 +131,33 @@ class MetricSeries(BaseModel):
     average: float | None = None
 
 
-class LogEvent(BaseModel):
+class LogEvent(Result):
     timestamp: str
     stream: str
     message: str
 
 
-class LogSearchResult(BaseModel):
+class LogSearchResult(Result):
     log_group: str
     pattern: str
     events: list[LogEvent] = Field(description="Matching events, newest last")
     has_more_results: bool = False
 
 
-class CostLine(BaseModel):
+class CostLine(Result):
     key: str = Field(description="Service name (or 'Total')")
     amount: float
     unit: str = "USD"
 
 
-class CostPeriod(BaseModel):
+class CostPeriod(Result):
     start: str
     end: str
     total: float
     groups: list[CostLine] = Field(default_factory=list)
 
 
-class CostReport(BaseModel):
+class CostReport(Result):
     start: str
     end: str
     granularity: str
@@ -146,7 +167,7 @@ class CostReport(BaseModel):
     unit: str = "USD"
 
 
-class SopHitResult(BaseModel):
+class SopHitResult(Result):
     id: str
     source: str
     title: str
@@ -156,6 +177,6 @@ class SopHitResult(BaseModel):
     recovery: dict[str, Any] | None = None
 
 
-class SopSearchResult(BaseModel):
+class SopSearchResult(Result):
     query: str
     results: list[SopHitResult]
