@@ -1,0 +1,63 @@
+"""Result models of the SOP store (what `sop --json`, the monitor and the MCP tool hand on)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+FileStatus = Literal["added", "updated", "unchanged", "skipped", "failed"]
+
+
+class SopDocument(BaseModel):
+    id: str = Field(description="Stable document id: a short hash of the resolved file path.")
+    source: str = Field(description="The document's resolved absolute file path.")
+    title: str = Field(description="Front-matter title, else the first H1, else the file name.")
+    chunks: int = Field(description="How many heading sections (chunks) are indexed.")
+    tags: list[str] = Field(default_factory=list)
+    alarms: list[str] = Field(default_factory=list, description="Alarm-name globs the SOP covers.")
+    recovery: dict[str, Any] | None = Field(
+        None, description="Proposed recovery tool call: {tool, arguments}."
+    )
+
+
+class SopHit(BaseModel):
+    id: str
+    source: str
+    title: str
+    score: float = Field(
+        description="Relevance, higher is better: 0..1 from text similarity, plus 0.5 when the alert "
+        "names the SOP's title or file and 0.3 when an alarm name matches its `alarms:` globs."
+    )
+    excerpt: str = Field(description="The start of the best-matching section, at most ~300 characters.")
+    section: str = Field(description="Section path of the best-matching chunk: 'Title > Section'.")
+    alarms: list[str] = Field(default_factory=list)
+    recovery: dict[str, Any] | None = None
+
+
+class FileOutcome(BaseModel):
+    path: str = Field(description="The path as found (resolved when it exists).")
+    status: FileStatus = Field(
+        description="added/updated/unchanged; skipped = nothing to index; failed = could not be read."
+    )
+    id: str | None = None
+    title: str | None = None
+    chunks: int = 0
+    reason: str | None = Field(None, description="Why it was skipped or failed, one line.")
+
+
+class AddReport(BaseModel):
+    files: list[FileOutcome] = Field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def record(self, outcome: FileOutcome) -> None:
+        self.files.append(outcome)
+        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
