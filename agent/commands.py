@@ -126,3 +126,39 @@ async def _sop_search(repl: Repl, rest: str) -> None:
         repl.terminal.error("say what to search for: sop search disk full on web server")
         return
     await repl.run_tool("search_sops", {"query": rest, "k": 5})
+
+
+@command("queue")
+async def _queue(repl: Repl, _rest: str) -> None:
+    """Proposals waiting for approval."""
+    repl.monitor.queue()
+
+
+@command("approve", "approve ID")
+async def _approve(repl: Repl, rest: str) -> None:
+    """Run an incident's proposal; destructive ones still ask y/N."""
+    if not rest:
+        repl.terminal.error("which incident? approve INC-1 (see `queue`)")
+        return
+    await repl.monitor.approve(rest.split()[0])
+
+
+@command("reject", "reject ID [reason]")
+async def _reject(repl: Repl, rest: str) -> None:
+    """Close an incident's proposal without running it."""
+    if not rest:
+        repl.terminal.error("which incident? reject INC-1 [reason]")
+        return
+    repl.monitor.reject(rest)
+
+
+@command("incidents")
+async def _incidents(repl: Repl, rest: str) -> None:
+    """The incident timeline: opened, tier, decision, outcome, time to resolve."""
+    repl.monitor.incidents(int(rest) if rest.isdigit() else 15)
+
+
+@command("simulate", "simulate [clear] cpu|status|disk NAME")
+async def _simulate(repl: Repl, rest: str) -> None:
+    """Sandbox only: fire (or clear) an alarm to see the whole incident flow."""
+    await repl.monitor.simulate(rest)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Any
 
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from agent import commands
 from agent.chatops import ChatOps
+from agent.repl_monitor import MonitorControls
 from agent.runtime import Runtime, runtime
 from agent.terminal import Terminal
 from utils.config import Settings
@@ -48,7 +48,7 @@ class Repl:
         self.completer = completer
         self.chat = ChatOps(rt.session, rt.model_planner)
         self.stopping = False
-        self.monitor: Any = None
+        self.monitor = MonitorControls(self)
         self._current: asyncio.Task | None = None
 
     # -- start-up ----------------------------------------------------------------------------
@@ -69,10 +69,9 @@ class Repl:
         if s.read_only:
             lines.append("  mode     [yellow]read-only[/yellow]: every mutating action is refused")
         slack = "Slack webhook configured" if s.slack_webhook_url else "no Slack webhook: alerts show here only"
-        running = self.monitor is not None and getattr(self.monitor, "running", False)
-        lines.append(f"  monitor  {'on' if running else 'off'} ({slack})")
-        if self.monitor is not None and hasattr(self.monitor, "counts_today"):
-            counts = self.monitor.counts_today()
+        lines.append(f"  monitor  {'on' if self.monitor.running else 'off'} ({slack})")
+        if self.monitor.monitor is not None:
+            counts = self.monitor.monitor.counts_today().model_dump()
             lines.append("  today    " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
         return lines
 
@@ -120,11 +119,11 @@ class Repl:
             except Exception as exc:
                 self.terminal.error(str(exc))
                 return
-        for item in getattr(report, "files", []) or []:
-            status = getattr(item, "status", "")
-            reason = getattr(item, "reason", None)
-            line = f"{status:9} {getattr(item, 'path', '')}" + (f"  ({reason})" if reason else "")
-            (self.terminal.warn if status == "skipped" else self.terminal.info)(line)
+        for item in report.files:
+            line = f"{item.status:9} {item.path}" + (f"  ({item.reason})" if item.reason else "")
+            (self.terminal.warn if item.status in {"skipped", "failed"} else self.terminal.info)(line)
+        self.terminal.print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                            f"skipped {report.skipped}, failed {report.failed}")
 
     async def _refresh_names(self) -> None:
         try:
@@ -135,14 +134,14 @@ class Repl:
 
     # -- monitor -----------------------------------------------------------------------------
     async def start_monitor(self) -> None:
-        self.terminal.error("the monitor is not available yet")
+        await self.monitor.start()
 
     async def stop_monitor(self) -> None:
-        self.terminal.error("the monitor is not available yet")
+        await self.monitor.stop()
 
     async def stop_monitor_quietly(self) -> None:
-        if self.monitor is not None and getattr(self.monitor, "running", False):
-            await self.monitor.stop()
+        if self.monitor.running:
+            await self.monitor.monitor.stop()
 
     # -- loop --------------------------------------------------------------------------------
     def _cancel_current(self) -> None:

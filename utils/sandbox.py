@@ -268,3 +268,41 @@ def seed_costs(url: str, count: int = 200) -> None:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=10) as response:
         response.read()
+
+
+def _alarm_client(url: str | None, region: str):
+    import boto3
+
+    if url is None:  # the process's own AWS settings (AWS_ENDPOINT_URL included)
+        return boto3.client("cloudwatch", region_name=region)
+    return _clients(url, region)["cloudwatch"]
+
+
+def simulate_alarm(url: str | None, kind: str, name: str, region: str = DEFAULT_REGION) -> str:
+    """Flip the seeded alarm of `kind` (cpu, status, disk) on instance `name` to ALARM; returns its name.
+
+    `url=None` uses this process's AWS settings, for a sandbox another process started.
+    """
+    return _set_alarm(url, kind, name, "ALARM", region)
+
+
+def clear_alarm(url: str | None, kind: str, name: str, region: str = DEFAULT_REGION) -> str:
+    """Flip it back to OK."""
+    return _set_alarm(url, kind, name, "OK", region)
+
+
+def _set_alarm(url: str | None, kind: str, name: str, state: str, region: str) -> str:
+    names = alarm_names(name)
+    if kind not in names:
+        raise ValueError(f"unknown alarm kind '{kind}'; use one of {', '.join(names)}")
+    alarm = names[kind]
+    why = "Simulated: threshold crossed" if state == "ALARM" else "Simulated: back to normal"
+    _alarm_client(url, region).set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=why)
+    return alarm
+
+
+def clear_alarm_named(url: str | None, alarm: str, region: str = DEFAULT_REGION) -> None:
+    """Return one alarm to OK by name: the sandbox's stand-in for a fix that worked."""
+    _alarm_client(url, region).describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]  # raises if unknown
+    _alarm_client(url, region).set_alarm_state(AlarmName=alarm, StateValue="OK",
+                                               StateReason="Recovered after the approved action")

@@ -1,5 +1,8 @@
 """Tiered Slack alerts over incoming webhooks, with a durable outbox.
 
+The message itself (Alert, build_message, escaping, tier names and colours) is built in
+utils/slack_message.py and re-exported here; this module delivers it.
+
 `notify()` first writes the message to the outbox (utils/outbox.py), then
 drains the outbox oldest-first, so a new alert never overtakes one that is
 still waiting and nothing is lost when Slack, the network or the webhook is
@@ -11,6 +14,9 @@ being retried every cycle.
 Threading: incoming webhooks cannot reply in a thread, so a "resolved"
 message is a new message that names the original incident id. Real
 threading needs a bot token and `chat.postMessage` with `thread_ts`.
+
+Delivery is at least once: a post that timed out after Slack got it, or a
+process that died between Slack's "ok" and deleting the row, sends again.
 
 Webhook URLs are secrets: they appear nowhere but in the HTTP request itself;
 logs, errors and results show only scheme and host.
@@ -27,19 +33,33 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
-from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
+from pydantic import BaseModel
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    HttpResponse,
+    RateLimitErrorRetryHandler,
+    RetryHandler,
+    RetryState,
+)
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.webhook import WebhookClient
 
 from utils.outbox import Outbox
+from utils.slack_message import RESOLVED_COLOUR, TIER_COLOURS, TIER_NAMES, Alert, build_message, escape
 
-__all__ = ["Alert", "DeliveryResult", "SlackNotifier", "build_message", "redact_url"]
+if TYPE_CHECKING:
+    from utils.config import Settings
+
+# Message names are re-exported: callers import Alert and build_message from here.
+__all__ = [
+    "RESOLVED_COLOUR", "TIER_COLOURS", "TIER_NAMES", "Alert", "DeliveryResult", "SlackNotifier",
+    "build_message", "escape", "redact_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,153 +82,10 @@ _CONFIG_HINTS = {
 }
 
 
-TIER_NAMES = {0: "Tier 0 — EMERGENCY", 1: "Tier 1 — CRITICAL", 2: "Tier 2 — WARNING"}
-TIER_COLOURS = {0: "#D00000", 1: "#E8590C", 2: "#F2C744"}
-RESOLVED_COLOUR = "#2EB67D"
-
-
-class Alert(BaseModel):
-    kind: Literal["open", "repage", "resolved"]
-    tier: int = Field(ge=0, le=2)
-    incident_id: str
-    alarm: str
-    resource_name: str | None
-    resource_id: str | None
-    summary: str = ""  # untrusted (alarm reason): escaped, never allowed to ping
-    sop_title: str | None = None
-    sop_source: str | None = None
-    proposal: str | None = None
-    risk: str | None = None
-    time_to_resolve_seconds: float | None = None
-
-
 class DeliveryResult(BaseModel):
     status: Literal["sent", "queued", "terminal_only"]
     detail: str = ""
     drained: int = 0  # outbox messages delivered before this one
-
-
-# --- message --------------------------------------------------------------------------------------
-
-_MENTION = re.compile(r"<![^>]*>")
-_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
-
-
-def escape(text: str | None, limit: int = 2000) -> str:
-    """Make untrusted text inert in Slack mrkdwn: no mentions, no links, within a block's size limit."""
-    text = _MENTION.sub("", text or "")
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # Plain "@channel" pings when a workspace parses names; a word joiner keeps it readable but inert.
-    text = _BROADCAST.sub("@\u2060\\1", text)
-    if len(text) > limit:
-        text = _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
-    return text
-
-
-def build_message(alert: Alert) -> dict[str, Any]:
-    """The webhook payload for an alert.
-
-    `text` is complete on its own (notifications, screen readers and old
-    clients show only it); the headline block repeats its first line and a
-    coloured attachment carries the details, recovery action first.
-    """
-    text = _fallback_text(alert)
-    colour = RESOLVED_COLOUR if alert.kind == "resolved" else TIER_COLOURS[alert.tier]
-    details = _resolved_blocks(alert) if alert.kind == "resolved" else _alert_blocks(alert)
-    return {
-        "text": text,
-        "blocks": [_section(_headline(alert))],
-        "attachments": [{"color": colour, "fallback": text, "blocks": details}],
-    }
-
-
-def _headline(alert: Alert) -> str:
-    tier, alarm, resource = TIER_NAMES[alert.tier], escape(alert.alarm, 300), _resource(alert)
-    if alert.kind == "resolved":
-        took = _duration(alert.time_to_resolve_seconds)
-        return f":white_check_mark: *Resolved* — {tier}: {alarm} on {resource} is back to OK after {took}"
-    ping = "<!channel> " if alert.tier == 0 else ""  # ours, unescaped: the only mention a message may carry
-    again = " (still firing — repeat page)" if alert.kind == "repage" else ""
-    icon = ":rotating_light:" if alert.tier == 0 else ":warning:"
-    return f"{ping}{icon} *{tier}*{again}: {alarm} on {resource}"
-
-
-def _fallback_text(alert: Alert) -> str:
-    tier, alarm, resource = TIER_NAMES[alert.tier], escape(alert.alarm, 300), _resource(alert)
-    incident = escape(alert.incident_id, 200)
-    if alert.kind == "resolved":
-        took = _duration(alert.time_to_resolve_seconds)
-        return f"Resolved: {tier} alarm {alarm} on {resource} is back to OK after {took}. Incident {incident} resolved."
-    ping = "<!channel> " if alert.tier == 0 else ""
-    again = " (still firing — repeat page)" if alert.kind == "repage" else ""
-    parts = [f"{ping}{tier}{again}: {alarm} on {resource}.", f"Proposed action: {_proposal(alert)}."]
-    parts.append(f"SOP: {escape(alert.sop_title, 300) or 'none found'}.")
-    if alert.summary.strip():
-        parts.append(f"Reason: {escape(alert.summary.strip(), 1500)}")
-    parts.append(f"Incident {incident}.")
-    return " ".join(parts)
-
-
-def _alert_blocks(alert: Alert) -> list[dict[str, Any]]:
-    sop = escape(alert.sop_title, 300) or "none found"
-    if alert.sop_source:
-        sop += f"\n{escape(alert.sop_source, 500)}"
-    blocks = [
-        _section(f"*Proposed action*\n{_proposal(alert)}"),
-        _section(f"*Top SOP*\n{sop}"),
-        _fields(
-            ("Alarm", escape(alert.alarm, 300)),
-            ("Resource", _resource(alert)),
-            ("Tier", TIER_NAMES[alert.tier]),
-            ("Incident", escape(alert.incident_id, 200)),
-        ),
-    ]
-    if alert.summary.strip():
-        blocks.append(_section(f"*Reason*\n{escape(alert.summary.strip(), 2500)}"))
-    return blocks
-
-
-def _resolved_blocks(alert: Alert) -> list[dict[str, Any]]:
-    return [
-        _fields(
-            ("Alarm", escape(alert.alarm, 300)),
-            ("Resource", _resource(alert)),
-            ("Time to resolve", _duration(alert.time_to_resolve_seconds)),
-            ("Incident", escape(alert.incident_id, 200)),
-        ),
-    ]
-
-
-def _proposal(alert: Alert) -> str:
-    text = escape(alert.proposal, 1000) or "none — investigate"
-    return f"{text} (risk: {escape(alert.risk, 100)})" if alert.risk else text
-
-
-def _resource(alert: Alert) -> str:
-    name, rid = escape(alert.resource_name, 200), escape(alert.resource_id, 200)
-    if name and rid and name != rid:
-        return f"{name} ({rid})"
-    return name or rid or "no specific resource"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "an unknown time"
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _fields(*pairs: tuple[str, str]) -> dict[str, Any]:
-    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in pairs]}
 
 
 # --- retries --------------------------------------------------------------------------------------
@@ -232,14 +109,16 @@ class _CappedRateLimitHandler(RateLimitErrorRetryHandler):
         super().__init__(max_retry_count=max_retry_count)
         self.cap = cap
 
-    def _can_retry(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+    def _can_retry(self, *, response: HttpResponse | None = None, **_: Any) -> bool:
         return (
             response is not None
             and response.status_code == 429
             and retry_after_seconds(response.headers) <= self.cap
         )
 
-    def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:  # type: ignore[no-untyped-def]
+    def prepare_for_next_attempt(
+        self, *, state: RetryState, response: HttpResponse | None = None, **_: Any
+    ) -> None:
         state.next_attempt_requested = True
         time.sleep(retry_after_seconds(response.headers if response is not None else {}))
         state.increment_current_attempt()
@@ -248,7 +127,7 @@ class _CappedRateLimitHandler(RateLimitErrorRetryHandler):
 class _AnyServerErrorHandler(ServerErrorRetryHandler):
     """The SDK retries only 500 and 503; a 502 or 504 on the way to Slack is just as transient."""
 
-    def _can_retry(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+    def _can_retry(self, *, response: HttpResponse | None = None, **_: Any) -> bool:
         return response is not None and response.status_code >= 500
 
 
@@ -285,9 +164,13 @@ def _retry_handlers(*, max_retries: int, max_retry_after: float, backoff: float)
 def redact_url(url: str) -> str:
     """Scheme and host only: enough to tell webhooks apart, never the secret path."""
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # "host:notanumber": still say which host, without the secret
+        port = None
     if not parts.scheme or not parts.hostname:
         return "<webhook URL>"
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    host = parts.hostname + (f":{port}" if port else "")
     suffix = "/services/T…/…" if parts.hostname == "hooks.slack.com" else "/…"
     return f"{parts.scheme}://{host}{suffix}"
 
@@ -296,9 +179,9 @@ def redact_url(url: str) -> str:
 class _Lane:
     """One destination webhook; the tiers that share a URL share a lane and its order."""
 
-    url: str
+    url: str = field(repr=False)  # the secret: kept out of any repr that might reach a log
     env_vars: list[str]
-    client: WebhookClient | None
+    client: WebhookClient | None = field(repr=False)
     broken: str | None = None  # config error text while the webhook is known bad
     broken_until: float = 0.0
     not_before: float = 0.0  # a Retry-After longer than we wait inline
@@ -359,7 +242,7 @@ class SlackNotifier:
         self._outbox = Outbox(db_path or Path(home) / OUTBOX_FILE, lease_seconds=2 * worst_post + 60)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SlackNotifier:
+    def from_settings(cls, settings: Settings) -> SlackNotifier:
         def secret(name: str) -> str | None:
             value = getattr(settings, name, None)
             return value.get_secret_value() if value is not None else None
@@ -404,8 +287,10 @@ class SlackNotifier:
         """One line for a banner: where alerts go, without secrets."""
         if not self.enabled:
             return "Slack: not configured (alerts in the terminal only)"
-        routes = [f"Tier {t} → {lane.redacted}" for t, lane in self._tier_lane.items() if lane is not None]
-        return "Slack: " + ", ".join(routes)
+        routes = {t: lane.redacted for t, lane in self._tier_lane.items() if lane is not None}
+        if len(routes) == 3 and len(set(self._tier_lane.values())) == 1:
+            return f"Slack: {routes[0]} (all tiers)"
+        return "Slack: " + ", ".join(f"Tier {t} → {where}" for t, where in routes.items())
 
     def pending(self) -> int:
         return self._outbox.count()
@@ -482,9 +367,10 @@ class SlackNotifier:
 
     def _post(self, lane: _Lane, payload: dict[str, Any]) -> _Outcome:
         assert lane.client is not None
+        # Whatever goes wrong must end in the outbox, never unwind the monitor loop.
         try:
             resp = lane.client.send_dict(payload)
-        except Exception as exc:  # noqa: BLE001 - any failure must end in the outbox, never in the monitor loop
+        except Exception as exc:
             reason = self._scrub(str(exc)) or type(exc).__name__
             return _Outcome(False, f"Slack webhook {lane.redacted} unreachable: {reason}")
         return _classify(lane, resp.status_code, resp.body or "", resp.headers or {})
@@ -493,7 +379,7 @@ class SlackNotifier:
         if outcome.retry_after:
             lane.not_before = time.time() + outcome.retry_after
         if not outcome.config_error:
-            log.warning("%s", outcome.detail)
+            log.info("%s", outcome.detail)  # transient: the caller's result says it was queued
             return
         first_time = lane.broken is None
         lane.broken = outcome.detail
@@ -515,7 +401,7 @@ class SlackNotifier:
         return _SLACK_PATH.sub("<webhook URL>", text)
 
 
-def _classify(lane: _Lane, status: int, body: str, headers: dict[str, Any]) -> _Outcome:
+def _classify(lane: _Lane, status: int, body: str, headers: Mapping[str, Any]) -> _Outcome:
     """Turn a webhook answer into sent / transient failure / configuration error."""
     where = f"Slack webhook {lane.redacted}"
     head = body.lstrip()[:200].lower()

@@ -101,3 +101,24 @@ def test_sandbox_banner_and_request(tmp_path):
     child.expect("firing")
     child.expect_exact(PROMPT)
     assert leave(child) == 0
+
+
+def test_auto_on_panel_approve_gate_and_off(estate, aws_env, ec2):
+    child = spawn({**aws_env.env, "AIOPS_POLL_SECONDS": "1"}, "--planner", "rules")
+    say(child, "auto on")
+    child.expect("monitor on")
+    child.expect(r"(INC-\d+)\s+Tier 0")
+    incident = child.match.group(1)
+    child.expect("worker-1-status-check-failed")
+    child.expect("reboot_instances")
+    say(child, f"approve {incident}")
+    child.expect("REBOOT 1 instance")
+    child.expect_exact("Proceed? [y/N]")
+    child.sendline("y")
+    child.expect("rebooted worker-1")
+    say(child, "incidents")
+    child.expect("approved by user")
+    say(child, "auto off")
+    child.expect("monitor off")
+    assert leave(child) == 0
+    assert state_of(ec2, estate["worker-1"]) == "running"

@@ -1,0 +1,178 @@
+"""`monitor` and `incidents` without the REPL: for cron, systemd and scripts.
+
+`monitor --once` runs one cycle and exits 0; `--json` prints DESIGN.md's document (the incidents
+open after the cycle plus those it resolved; `notified` = this run handed Slack a message about
+it). Without `--once` it runs until SIGINT/SIGTERM, one line per event (`--json`: one JSON object
+per event line). Skip reasons go to stderr in JSON mode so stdout stays one document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.monitor_models import MonitorEvent, incident_json
+from utils.config import Settings
+from utils.incidents import IncidentHistory, IncidentStore, IncidentStoreUnavailable
+
+
+def run_monitor(args: argparse.Namespace, settings: Settings) -> int:
+    if args.interval is not None:
+        if args.interval <= 0:
+            sys.stderr.write("error: --interval must be a number of seconds above 0\n")
+            return 2
+        settings.poll_seconds = args.interval
+    sandbox = _start_sandbox(settings) if settings.sandbox else None
+    try:
+        return asyncio.run(_monitor(args, settings))
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _start_sandbox(settings: Settings):
+    from utils.sandbox import Sandbox, isolate_process_for_sandbox
+
+    sandbox = Sandbox(region=settings.region)
+    url = sandbox.start()
+    # Before any client exists, so nothing in this process can reach real AWS.
+    isolate_process_for_sandbox(url, sandbox.region)
+    settings.aws_endpoint_url, settings.aws_profile = url, None
+    sandbox.seed()
+    return sandbox
+
+
+async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.mcp_client import open_session
+    from agent.monitor import Monitor, check_config
+
+    check_config(settings)  # a broken aiops.toml is one line and exit 2, before anything starts
+    failure: BaseException | None = None
+    # In memory: the same server and guards in-process, still one session for the process.
+    async with open_session(settings, in_memory=True, client_name="aiops-monitor") as session:
+        printer = _json_event if args.json else _text_event
+        try:
+            monitor = Monitor(session, settings, on_event=None if (args.json and args.once) else printer)
+            if args.once:
+                _print_report(await monitor.run_cycle(), args.json)
+            else:
+                await _run_until_signal(monitor)
+        except Exception as exc:  # raised outside the session, so it is not wrapped in a task-group error
+            failure = exc
+    if failure is not None:
+        raise failure
+    return 0
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False) + "\n")
+        for line in report.skipped:
+            sys.stderr.write(f"skipped: {line}\n")
+        return
+    print(f"cycle: {report.alarms_firing} alarm(s) firing, {len(report.opened)} opened, "
+          f"{len(report.resolved)} resolved, {len(report.open_incidents)} open ({report.duration_seconds:.2f}s)")
+
+
+async def _run_until_signal(monitor: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
+            loop.add_signal_handler(sig, stop.set)
+    monitor.start()
+    try:
+        await stop.wait()
+    finally:
+        await monitor.stop()
+
+
+def _text_event(event: MonitorEvent) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    print(f"{stamp} {event.kind}: {event.message}", flush=True)
+
+
+def _json_event(event: MonitorEvent) -> None:
+    line = {"ts": datetime.now(UTC).isoformat(timespec="seconds"), "kind": event.kind,
+            "incident_id": event.incident_id, "tier": event.tier, "message": event.message}
+    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+# -- incidents ------------------------------------------------------------------------------------
+
+
+def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
+    if args.limit is not None and args.limit < 1:
+        sys.stderr.write("error: --limit must be 1 or more\n")
+        return 2
+    try:
+        store = IncidentStore(settings.home)
+    except IncidentStoreUnavailable as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    try:
+        history = store.history(args.limit or 20)
+    finally:
+        store.close()
+    if args.json:
+        sys.stdout.write(json.dumps([history_json(h) for h in history], ensure_ascii=False) + "\n")
+        return 0
+    if not history:
+        print("no incidents yet")
+    for item in history:
+        print(*_history_lines(item), sep="\n")
+    return 0
+
+
+def history_json(item: IncidentHistory) -> dict[str, Any]:
+    """One incident's timeline: opened, tier, SOP, proposal, decision, action outcome, resolved."""
+    inc, approval = item.incident, item.approval
+    data = incident_json(inc, inc.notified_at is not None)
+    data.pop("notified")
+    data.update({
+        "tier_reason": inc.tier_reason,
+        "opened_at": _iso(inc.opened_at),
+        "resolved_at": _iso(inc.resolved_at),
+        "time_to_resolve_seconds": round(inc.time_to_resolve, 1) if inc.time_to_resolve is not None else None,
+        "risk": inc.proposal.get("risk") if inc.proposal else None,
+        "notified_at": _iso(inc.notified_at),
+        "pages": inc.pages,
+        "decision": None if approval is None else {
+            "status": approval.status, "by": approval.decided_by, "at": _iso(approval.decided_at),
+            "reason": approval.reason, "expires_at": _iso(approval.expires_at)},
+        "action": None if approval is None or approval.outcome_status is None else {
+            "status": approval.outcome_status, "message": approval.outcome_message},
+        "timeline": [{"ts": _iso(e.ts), "kind": e.kind, "actor": e.actor, "detail": e.detail}
+                     for e in item.timeline],
+    })
+    return data
+
+
+def _history_lines(item: IncidentHistory) -> list[str]:
+    from agent.proposals import Proposal
+
+    inc, approval = item.incident, item.approval
+    where = f"{inc.name} ({inc.instance_id})" if inc.name else (inc.instance_id or "no resource")
+    lines = [f"{inc.id}  Tier {inc.tier}  {inc.status:<8}  {inc.alarm} on {where}"]
+    sop = inc.sops[0]["title"] if inc.sops else "none"
+    proposal = Proposal(**inc.proposal) if inc.proposal else None
+    what = f"{proposal.describe(inc.name)} [risk {proposal.risk}]" if proposal else "none"
+    lines.append(f"    opened {_iso(inc.opened_at)} · SOP: {sop} · proposal: {what}")
+    if approval is not None:
+        who = f" by {approval.decided_by} at {_iso(approval.decided_at)}" if approval.decided_at else ""
+        outcome = f" · action: {approval.outcome_status} — {approval.outcome_message}" if approval.outcome_status else ""
+        lines.append(f"    decision: {approval.status}{who}{outcome}")
+    if inc.resolved_at is not None:
+        lines.append(f"    resolved {_iso(inc.resolved_at)} after {inc.time_to_resolve or 0:.0f}s")
+    return lines
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")

@@ -1,0 +1,69 @@
+"""How the monitor tells people: events for the terminal (`on_event`) and alerts for Slack.
+
+Both are best effort by design: a broken terminal callback or an unwritable Slack outbox is
+reported as a skip and never ends a cycle. Repeating conditions are said once, not every cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from agent.monitor_models import CycleReport, MonitorEvent
+from agent.monitor_signals import Skips
+from utils.incidents import Incident
+from utils.slack import Alert, DeliveryResult, SlackNotifier
+
+log = logging.getLogger(__name__)
+
+
+class Announcer:
+    def __init__(self, notifier: SlackNotifier, on_event: Callable[[MonitorEvent], None] | None) -> None:
+        self.notifier = notifier
+        self.on_event = on_event
+        self._slack_error: str | None = None
+        self._last_skips: set[str] = set()
+
+    def emit(self, report: CycleReport | None, event: MonitorEvent) -> None:
+        if report is not None:
+            report.events.append(event)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:  # the terminal's problem must not stop the watch
+                log.exception("on_event callback failed")
+
+    async def drain(self, report: CycleReport, skips: Skips) -> None:
+        """Send what earlier cycles left in the outbox, oldest first, before anything new."""
+        try:
+            await asyncio.to_thread(self.notifier.drain)
+        except Exception as exc:  # the outbox lives in AIOPS_HOME, which may be unwritable
+            skips.add(f"Slack outbox not drained: {exc}")
+        self._check_slack(report)
+
+    async def post(self, alert: Alert, inc: Incident, report: CycleReport, skips: Skips) -> DeliveryResult | None:
+        try:
+            result = await asyncio.to_thread(self.notifier.notify, alert)
+        except Exception as exc:
+            skips.add(f"Slack post failed ({type(exc).__name__}: {exc}); shown in the terminal only", inc.id)
+            return None
+        if result.status in {"sent", "queued"}:
+            report.notified.append(inc.id)
+        if result.status == "queued":
+            skips.add(f"Slack post queued, sent on a later cycle: {result.detail}", inc.id)
+        self._check_slack(report)
+        return result
+
+    def _check_slack(self, report: CycleReport) -> None:
+        error = self.notifier.config_error
+        if error and error != self._slack_error:
+            self.emit(report, MonitorEvent(kind="slack_error", message=f"Slack: {error}"))
+        self._slack_error = error
+
+    def skips(self, report: CycleReport, quiet: set[str]) -> None:
+        """A skip that repeats every cycle is shown once, not every 30 seconds; `quiet` lines never."""
+        for line in report.skipped:
+            if line not in self._last_skips and line not in quiet:
+                self.emit(report, MonitorEvent(kind="skipped", message=line))
+        self._last_skips = set(report.skipped)

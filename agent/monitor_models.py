@@ -1,0 +1,151 @@
+"""What the monitor hands out: events and lines for the terminal, Slack alerts, a report per cycle, options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agent.proposals import Proposal
+from utils.config import ConfigError, Settings
+from utils.incidents import Approval, Incident
+from utils.slack import Alert, DeliveryResult
+
+if TYPE_CHECKING:
+    from agent.mcp_client import ToolOutcome
+
+EventKind = Literal["opened", "resolved", "repaged", "auto_action", "expired", "skipped", "slack_error",
+                    "config_error"]
+
+
+class MonitorEvent(BaseModel):
+    """One thing a person should see now. `message` is a complete line; the rest is for richer panels."""
+
+    kind: EventKind
+    message: str
+    incident_id: str | None = None
+    tier: int | None = None
+    incident: Incident | None = None
+
+
+class QueueItem(BaseModel):
+    """A proposal waiting for a person: what to run, on what, and why."""
+
+    approval: Approval
+    incident: Incident
+    text: str  # e.g. "reboot_instances worker-1 (i-0abc) — risk HIGH"
+
+
+class CycleReport(BaseModel):
+    started_at: float
+    duration_seconds: float = 0.0
+    alarms_firing: int = 0
+    instances: int = 0
+    opened: list[str] = Field(default_factory=list)
+    resolved: list[Incident] = Field(default_factory=list)
+    repaged: list[str] = Field(default_factory=list)
+    auto_actions: list[str] = Field(default_factory=list)
+    notified: list[str] = Field(default_factory=list)  # incident ids this cycle handed to Slack
+    open_incidents: list[Incident] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)  # one line per reason
+    events: list[MonitorEvent] = Field(default_factory=list)
+    sop_searches: int = 0
+    sop_cache_hits: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        """DESIGN.md's `monitor --once --json`: the incidents open after this cycle plus those it resolved.
+
+        A later run still lists what is open; `notified` says whether *this* run handed Slack a
+        message about it (sent, or queued in the outbox for a later cycle).
+        """
+        shown = sorted([*self.resolved, *self.open_incidents], key=lambda i: i.seq)
+        notified = set(self.notified)
+        return {"incidents": [incident_json(i, i.id in notified) for i in shown]}
+
+
+def incident_json(incident: Incident, notified: bool) -> dict[str, Any]:
+    proposal = incident.proposal
+    return {
+        "id": incident.id,
+        "alarm": incident.alarm,
+        "tier": incident.tier,
+        "status": incident.status,
+        "resource": {"instance_id": incident.instance_id, "name": incident.name},
+        "sops": [{"source": s.get("source"), "title": s.get("title")} for s in incident.sops],
+        "proposal": {"tool": proposal["tool"], "arguments": proposal["arguments"]} if proposal else None,
+        "notified": notified,
+    }
+
+
+@dataclass(frozen=True)
+class MonitorOptions:
+    """`[monitor]` in aiops.toml: repage_minutes (15), approval_ttl_minutes (60), sop_k (3)."""
+
+    repage_seconds: float = 15 * 60
+    approval_ttl_seconds: float = 60 * 60
+    sop_k: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MonitorOptions:
+        table = settings.monitor or {}
+        known = {"repage_minutes", "approval_ttl_minutes", "sop_k"}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ConfigError(f"aiops.toml [monitor]: unknown key {unknown[0]!r} (use {', '.join(sorted(known))})")
+        return cls(
+            repage_seconds=_positive(table, "repage_minutes", 15) * 60,
+            approval_ttl_seconds=_positive(table, "approval_ttl_minutes", 60) * 60,
+            sop_k=int(_positive(table, "sop_k", 3)),
+        )
+
+
+def _positive(table: dict[str, Any], key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"aiops.toml [monitor] {key} must be a number above 0, got {value!r}")
+    return float(value)
+
+
+# -- what people read: Slack alerts and terminal lines ------------------------------------------
+
+
+def alert_for(kind: str, inc: Incident, ran: ToolOutcome | None = None) -> Alert:
+    top = inc.sops[0] if inc.sops else {}
+    proposal = Proposal(**inc.proposal) if inc.proposal else None
+    text = proposal.describe(inc.name) if proposal else None
+    if proposal and ran is not None:
+        text = f"{text} — run automatically: {ran.status}"
+    elif proposal and proposal.mutating:
+        text = f"{text} — waiting for approval ({inc.id})"
+    return Alert(kind=kind, tier=inc.tier, incident_id=inc.id, alarm=inc.alarm, resource_name=inc.name,
+                 resource_id=inc.instance_id, summary=inc.summary, sop_title=top.get("title"),
+                 sop_source=top.get("source"), proposal=text, risk=proposal.risk if proposal else None,
+                 time_to_resolve_seconds=inc.time_to_resolve)
+
+
+def opened_line(inc: Incident) -> str:
+    proposal = Proposal(**inc.proposal).describe(inc.name) if inc.proposal else "no proposal"
+    sop = inc.sops[0]["title"] if inc.sops else "no SOP"
+    return f"{inc.id} Tier {inc.tier}: {inc.alarm} on {where(inc)} — SOP: {sop}; proposed: {proposal}"
+
+
+def delivery_line(result: DeliveryResult | None) -> str:
+    return "Slack: failed (terminal only)" if result is None else f"Slack: {result.status} {result.detail}".strip()
+
+
+def where(inc: Incident) -> str:
+    if inc.name and inc.instance_id:
+        return f"{inc.name} ({inc.instance_id})"
+    return inc.name or inc.instance_id or "no resource"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0][:200] if (text or "").strip() else "no message"

@@ -1,0 +1,219 @@
+"""What the monitor sees in one cycle, turned into signals: one per (alarm, resource) that should be open.
+
+Three sources: CloudWatch alarms in ALARM, EC2 status checks, and instances that stopped or
+terminated without the agent doing it. Pure functions over the tools' structured results, so
+the rules are testable without AWS; the monitor does the I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agent.tiers import TierDecision, TierRules, classify, is_status_check
+from utils.incidents import NewIncident
+
+DOWN_STATES = {"stopped": "stopped", "stopping": "stopped", "terminated": "terminated",
+               "shutting-down": "terminated"}
+UP_STATES = {"running", "pending"}
+AGENT_STOP_TOOLS = {"stop_instances", "terminate_instances"}
+MAX_QUERY = 400
+_EXAMPLES = 3
+
+
+@dataclass
+class Instance:
+    instance_id: str
+    name: str | None = None
+    state: str = "unknown"
+    env: str | None = None
+    role: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    detailed: bool = False  # env/tags known (list_instances or describe_instance), not just id/name/state
+
+    @classmethod
+    def from_tool(cls, data: dict[str, Any]) -> Instance:
+        return cls(instance_id=data["instance_id"], name=data.get("name"), state=data.get("state") or "unknown",
+                   env=data.get("env"), role=data.get("role"), tags=dict(data.get("tags") or {}), detailed=True)
+
+
+@dataclass
+class Signal:
+    incident: NewIncident
+    sop_query: str | None  # None: nothing worth searching
+    status_check: bool = False
+    state_change: str | None = None
+    sop_kind: str = ""  # alarms of one kind share one SOP search per cycle (cache key)
+
+
+class Skips:
+    """Skip reasons grouped by cause: 1,000 alarms without dimensions are one line, not 1,000."""
+
+    def __init__(self) -> None:
+        self._groups: dict[str, list[str]] = {}
+
+    def add(self, cause: str, example: str = "") -> None:
+        self._groups.setdefault(cause, []).append(example)
+
+    def lines(self) -> list[str]:
+        out = []
+        for cause, examples in self._groups.items():
+            named = [e for e in examples if e]
+            if not named:
+                out.append(cause)
+                continue
+            shown = ", ".join(named[:_EXAMPLES]) + (f" and {len(named) - _EXAMPLES} more" if len(named) > _EXAMPLES else "")
+            out.append(f"{cause} ({len(named)}): {shown}")
+        return out
+
+
+def alarm_key(name: str, instance_id: str | None) -> str:
+    return f"alarm:{name}|{instance_id or '-'}"
+
+
+def status_key(instance_id: str) -> str:
+    return f"status:{instance_id}"
+
+
+def state_key(instance_id: str) -> str:
+    return f"state:{instance_id}"
+
+
+def alarm_signals(
+    alarms: list[dict[str, Any]], fleet: dict[str, Instance], rules: TierRules, skips: Skips
+) -> list[Signal]:
+    """One signal per firing alarm on a live EC2 instance; everything else is a skip with its reason."""
+    signals = []
+    for alarm in alarms:
+        if alarm.get("state") != "ALARM":
+            continue
+        name, metric = alarm["name"], alarm.get("metric")
+        iid = alarm.get("instance_id") or (alarm.get("dimensions") or {}).get("InstanceId")
+        if not iid:
+            if not alarm.get("dimensions"):
+                skips.add("skipped alarms without dimensions (no resource to act on)", name)
+            else:
+                skips.add(f"skipped alarms outside EC2 (namespace {alarm.get('namespace') or '?'})", name)
+            continue
+        inst = fleet.get(iid)
+        if inst is None:
+            skips.add("skipped alarms on instances that no longer exist", f"{name} ({iid})")
+            continue
+        if inst.state in {"terminated", "shutting-down"}:
+            skips.add("skipped alarms on terminated instances", f"{name} ({inst.name or iid})")
+            continue
+        decision = classify(rules, name, metric, inst.env, inst.tags)
+        summary = alarm.get("reason") or alarm.get("description") or ""
+        signals.append(Signal(
+            incident=_new(alarm_key(name, iid), name, "alarm", decision, inst, metric, summary),
+            sop_query=sop_query(name, metric, alarm.get("description"), inst),
+            status_check=is_status_check(name, metric),
+            sop_kind=alarm_kind(name, metric, inst),
+        ))
+    return signals
+
+
+def status_signals(
+    statuses: list[dict[str, Any]], fleet: dict[str, Instance], rules: TierRules, covered: set[str]
+) -> tuple[list[Signal], set[str]]:
+    """(signals, keys of every impaired instance). `covered`: instances a firing status alarm already pages for."""
+    signals, impaired = [], set()
+    for status in statuses:
+        checks = {"system": status.get("system_status"), "instance": status.get("instance_status")}
+        failed = [kind for kind, value in checks.items() if value == "impaired"]
+        if not failed:
+            continue
+        iid = status["instance_id"]
+        impaired.add(status_key(iid))
+        if iid in covered:
+            continue
+        inst = fleet.get(iid) or Instance(iid, status.get("name"), status.get("state") or "unknown")
+        label = inst.name or iid
+        alarm = f"StatusCheckFailed:{label}"
+        decision = classify(rules, alarm, "StatusCheckFailed", inst.env, inst.tags, unreachable=True)
+        summary = f"EC2 {' and '.join(failed)} status check impaired"
+        signals.append(Signal(
+            incident=_new(status_key(iid), alarm, "status", decision, inst, "StatusCheckFailed", summary),
+            sop_query=sop_query("status check failed", "StatusCheckFailed", None, inst),
+            status_check=True,
+            sop_kind="status-check",
+        ))
+    return signals, impaired
+
+
+def state_signals(
+    current: dict[str, Instance], previous: dict[str, str], agent_acted: set[str], rules: TierRules
+) -> tuple[list[Signal], set[str]]:
+    """(signals for up -> down transitions the agent did not make, keys of every instance still down)."""
+    signals, down = [], set()
+    for iid, inst in current.items():
+        change = DOWN_STATES.get(inst.state)
+        if change is None:
+            continue
+        down.add(state_key(iid))
+        if previous.get(iid) not in UP_STATES or iid in agent_acted:
+            continue
+        label = inst.name or iid
+        alarm = f"Instance{change.capitalize()}:{label}"
+        decision = classify(rules, alarm, None, inst.env, inst.tags)
+        if decision.reason == "default" or decision.tier == 0:
+            # DESIGN: an unexpected stop is Tier 1 on prod, else Tier 2 (never an emergency by itself).
+            decision = TierDecision(1 if rules.is_prod(inst.env) else 2, decision.reason)
+        summary = f"{label} is {inst.state}; it was {previous[iid]} and no agent action explains it"
+        signals.append(Signal(
+            incident=_new(state_key(iid), alarm, "state", decision, inst, None, summary),
+            sop_query=sop_query(f"instance {change} unexpectedly", None, None, inst),
+            state_change=change,
+            sop_kind=f"state-{change}",
+        ))
+    return signals, down
+
+
+def agent_stopped(entries: list[Any], since_iso: str | None) -> set[str]:
+    """Instance ids the agent itself stopped or terminated since `since_iso` (from the audit log)."""
+    acted: set[str] = set()
+    for entry in entries:
+        if entry.tool not in AGENT_STOP_TOOLS or entry.decision != "allowed":
+            continue
+        if since_iso and _parse(entry.ts) < _parse(since_iso):
+            continue
+        acted.update(t.get("instance_id") for t in entry.targets if t.get("instance_id"))
+    return acted
+
+
+def sop_query(alarm: str, metric: str | None, description: str | None, inst: Instance | None) -> str:
+    """Search text with the resource's own name and id taken out, so alarms of one kind share one search.
+
+    The description is untrusted and only ever used as search words.
+    """
+    text = " ".join(p for p in (alarm, metric, description, inst.role if inst else None) if p)
+    if inst is not None:
+        for token in (inst.name, inst.instance_id):
+            if token:
+                text = re.sub(re.escape(token), " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"\bi-[0-9a-f]{8,17}\b", " ", text)
+    text = re.sub(r"\s+", " ", text.replace("-", " ").replace("_", " ")).strip()
+    return text[:MAX_QUERY] or (alarm[:MAX_QUERY])
+
+
+def alarm_kind(alarm: str, metric: str | None, inst: Instance | None) -> str:
+    """`web-7-cpu-high` on web-7 and `web-12-cpu-high` on web-12 are one kind: `# cpu high|CPUUtilization`."""
+    name = alarm.casefold()
+    if inst is not None:
+        for token in (inst.name, inst.instance_id):
+            if token:
+                name = name.replace(token.casefold(), " ")
+    name = re.sub(r"[^a-z]+", " ", re.sub(r"\d+", "#", name)).strip()
+    return f"{name}|{metric or ''}"
+
+
+def _new(key: str, alarm: str, source: str, decision: TierDecision, inst: Instance, metric: str | None,
+         summary: str) -> NewIncident:
+    return NewIncident(key=key, alarm=alarm, source=source, tier=decision.tier, tier_reason=decision.reason,
+                       instance_id=inst.instance_id, name=inst.name, metric=metric, summary=summary)
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts)

@@ -1,0 +1,177 @@
+"""The REPL's side of the monitor: panels for new incidents, the approval queue, the sandbox demo."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from agent.render import render_result
+
+if TYPE_CHECKING:
+    from agent.repl import Repl
+
+SIMULATE_KINDS = ("cpu", "status", "disk")
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{int(seconds % 60):02d}s"
+
+
+class MonitorControls:
+    def __init__(self, repl: Repl):
+        self.repl = repl
+        self.monitor = None
+
+    @property
+    def running(self) -> bool:
+        return self.monitor is not None and self.monitor.running
+
+    def _ensure(self):
+        if self.monitor is None:
+            from agent.monitor import Monitor
+
+            self.monitor = Monitor(self.repl.rt.session, self.repl.settings, on_event=self.on_event)
+        return self.monitor
+
+    async def start(self) -> None:
+        if self.running:
+            self.repl.terminal.info("the monitor is already on")
+            return
+        await self.repl.wait_for_sandbox()
+        monitor = self._ensure()
+        monitor.start()
+        self.repl.terminal.print(f"monitor on: checking alarms and status checks every {monitor.interval:g}s "
+                                 "(first check now). New incidents appear here; `queue` lists proposals.")
+
+    async def stop(self) -> None:
+        if not self.running:
+            self.repl.terminal.info("the monitor is off")
+            return
+        await self.monitor.stop()
+        self.repl.terminal.print("monitor off")
+
+    def on_event(self, event) -> None:
+        """Called from the monitor task; patch_stdout keeps the line being typed intact."""
+        terminal = self.repl.terminal
+        inc = event.incident
+        if event.kind == "opened" and inc is not None:
+            from agent.proposals import Proposal
+
+            proposal = Proposal(**inc.proposal).describe(inc.name) if inc.proposal else "none"
+            lines = [
+                f"alarm     {inc.alarm}",
+                f"resource  {inc.name or '-'} ({inc.instance_id or '-'})",
+                f"SOP       {inc.sops[0]['title'] if inc.sops else 'none found'}",
+                f"proposal  {proposal}",
+                f"→ approve {inc.id}   |   reject {inc.id} [reason]",
+            ]
+            terminal.incident_panel(f"{inc.id}  Tier {inc.tier}", lines, inc.tier)
+        elif event.kind == "resolved":
+            terminal.incident_panel(f"{event.incident_id or ''} resolved", [event.message], None)
+        elif event.kind in {"slack_error", "config_error", "skipped"}:
+            terminal.warn(event.message)
+        else:
+            terminal.print(event.message)
+
+    async def approve(self, incident_id: str) -> None:
+        from utils.incidents import ApprovalError
+
+        monitor = self._ensure()
+        try:
+            proposal = monitor.approve(incident_id.upper())
+        except (ApprovalError, ValueError) as exc:
+            self.repl.terminal.error(str(exc))
+            return
+        with self.repl.terminal.spinner(f"running {proposal.tool}…"):
+            outcome = await self.repl.rt.session.call(proposal.tool, proposal.arguments,
+                                                     confirmer=self.repl.terminal.confirm)
+        monitor.record_action(incident_id.upper(), outcome)
+        if outcome.data:
+            self.repl.terminal.print(render_result(outcome.tool, outcome.data))
+        else:
+            (self.repl.terminal.info if outcome.ok else self.repl.terminal.error)(outcome.message)
+        if outcome.status == "ok" and self.repl.settings.sandbox and proposal.tool in {
+            "reboot_instances", "start_instances"
+        }:
+            await self._sandbox_recovers(incident_id.upper())
+
+    async def _sandbox_recovers(self, incident_id: str) -> None:
+        """In the sandbox nothing evaluates alarms, so play AWS: the fix worked and the alarm clears."""
+        from utils.sandbox import clear_alarm_named
+
+        inc = self.monitor.incident(incident_id)
+        try:
+            await asyncio.to_thread(clear_alarm_named, None, inc.alarm)
+        except Exception:  # a synthetic signal (status check) has no alarm to clear
+            return
+        self.repl.terminal.info(f"(sandbox) {inc.alarm} returns to OK; the monitor posts the resolve next cycle")
+
+    def reject(self, rest: str) -> None:
+        from utils.incidents import ApprovalError
+
+        incident_id, _, reason = rest.partition(" ")
+        try:
+            self._ensure().reject(incident_id.upper(), reason.strip(), by="user")
+        except (ApprovalError, ValueError) as exc:
+            self.repl.terminal.error(str(exc))
+            return
+        self.repl.terminal.print(f"{incident_id.upper()} rejected" + (f": {reason.strip()}" if reason else ""))
+
+    def queue(self) -> None:
+        items = self._ensure().queue()
+        if not items:
+            self.repl.terminal.info("nothing waits for approval")
+            return
+        table = Table(header_style="bold", show_edge=False)
+        for column in ("Incident", "Tier", "Alarm", "Proposal"):
+            table.add_column(column, overflow="fold")
+        for item in items:
+            table.add_row(item.incident.id, str(item.incident.tier), item.incident.alarm, item.text)
+        self.repl.terminal.print(table)
+
+    def incidents(self, limit: int = 15) -> None:
+        rows = self._ensure().history(limit)
+        if not rows:
+            self.repl.terminal.info("no incidents yet")
+            return
+        table = Table(header_style="bold", show_edge=False)
+        for column in ("Incident", "Tier", "Alarm", "Status", "Opened", "Decision", "Outcome", "Resolved in"):
+            table.add_column(column, overflow="fold")
+        now = time.time()
+        for row in rows:
+            inc, approval = row.incident, row.approval
+            decision = f"{approval.status} by {approval.decided_by}" if approval and approval.decided_by else (
+                approval.status if approval else "-")
+            outcome = (approval.outcome_message or approval.outcome_status) if approval else None
+            outcome = outcome or "-"
+            table.add_row(inc.id, str(inc.tier), inc.alarm, inc.status, f"{_age(now - inc.opened_at)} ago",
+                          str(decision)[:40], str(outcome)[:40], _age(inc.time_to_resolve))
+        self.repl.terminal.print(table)
+
+    async def simulate(self, rest: str) -> None:
+        from utils.sandbox import clear_alarm, simulate_alarm
+
+        if not self.repl.settings.sandbox:
+            self.repl.terminal.error("simulate works only in the sandbox (start with --sandbox / make run)")
+            return
+        words = rest.split()
+        clear = bool(words) and words[0] == "clear"
+        words = words[1:] if clear else words
+        if len(words) != 2 or words[0] not in SIMULATE_KINDS:
+            self.repl.terminal.error("usage: simulate [clear] cpu|status|disk NAME   e.g. simulate status worker-2")
+            return
+        await self.repl.wait_for_sandbox()
+        try:
+            alarm = await asyncio.to_thread(clear_alarm if clear else simulate_alarm, None, words[0], words[1])
+        except Exception as exc:
+            self.repl.terminal.error(str(exc))
+            return
+        state = "OK" if clear else "ALARM"
+        hint = "" if self.running else " — `auto on` to let the monitor pick it up"
+        self.repl.terminal.print(f"{alarm} → {state}{hint}")

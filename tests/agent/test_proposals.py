@@ -1,0 +1,129 @@
+"""Recovery proposals: SOP front matter validated against the real tool catalog, and the built-in rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.mcp_client import open_session
+from agent.proposals import Subject, auto_policy, build_proposal, exact_confirmer, from_rules
+from utils.config import load_settings
+
+IID = "i-0abc1234def567890"
+
+
+@pytest.fixture
+async def catalog(aws_env) -> dict:
+    async with open_session(load_settings(), in_memory=True) as session:
+        return {t.name: t.input_schema for t in session.tools}
+
+
+def sop(recovery, title="Runbook") -> list[dict]:
+    return [{"id": "1", "source": "/sops/runbook.md", "title": title, "score": 0.9, "excerpt": "",
+             "recovery": recovery}]
+
+
+async def test_sop_recovery_targets_are_always_the_incidents_instance(catalog):
+    recovery = {"tool": "reboot_instances", "arguments": {"instances": ["db-primary"], "dry_run": True}}
+    proposal, note = build_proposal(Subject(IID, "CPUUtilization"), sop(recovery), catalog)
+    assert note is None
+    assert (proposal.tool, proposal.arguments, proposal.risk, proposal.origin) == (
+        "reboot_instances", {"instances": [IID]}, "HIGH", "sop")
+
+
+async def test_sop_may_ask_for_stop_or_terminate_at_critical_risk(catalog):
+    for tool in ("stop_instances", "terminate_instances"):
+        proposal, _ = build_proposal(Subject(IID), sop({"tool": tool}), catalog)
+        assert proposal.tool == tool and proposal.risk == "CRITICAL" and proposal.arguments == {"instances": [IID]}
+
+
+async def test_sop_arguments_are_kept_only_when_the_tool_declares_them(catalog):
+    recovery = {"tool": "get_metric_statistics",
+                "arguments": {"instance": "db-primary", "metric": "NetworkIn", "minutes": 30, "shell": "rm -rf /",
+                              "period": {"nested": ["no"]}}}
+    proposal, _ = build_proposal(Subject(IID), sop(recovery), catalog)
+    assert proposal.arguments == {"instance": IID, "metric": "NetworkIn", "minutes": 30}
+    assert proposal.risk == "LOW"
+    logs, _ = build_proposal(Subject(None), sop({"tool": "search_logs", "arguments": {"log_group": "/app/api"}}),
+                             catalog)
+    assert logs.arguments == {"log_group": "/app/api"}
+
+
+@pytest.mark.parametrize(
+    ("recovery", "note"),
+    [
+        ({"tool": "run_shell", "arguments": {"cmd": "x"}}, "not in the tool catalog"),
+        ({"tool": "search_logs"}, "lacks required argument 'log_group'"),
+        ({"tool": "reboot_instances", "arguments": ["i-1"]}, "not a mapping"),
+        ("reboot everything", "not {tool, arguments}"),
+    ],
+)
+async def test_an_unusable_sop_recovery_falls_back_to_the_rules(catalog, recovery, note):
+    proposal, why = build_proposal(Subject(IID, "StatusCheckFailed", status_check=True), sop(recovery), catalog)
+    assert note in why
+    assert proposal.tool == "reboot_instances" and proposal.origin == "rule"
+
+
+async def test_an_instance_tool_without_an_instance_is_not_proposed(catalog):
+    proposal, why = build_proposal(Subject(None), sop({"tool": "reboot_instances"}), catalog)
+    assert proposal is None and "needs an instance" in why
+
+
+@pytest.mark.parametrize(
+    ("subject", "tool", "risk"),
+    [
+        (Subject(IID, "StatusCheckFailed", status_check=True), "reboot_instances", "HIGH"),
+        (Subject(IID, state_change="stopped"), "start_instances", "MEDIUM"),
+        (Subject(IID, "CPUUtilization"), "get_metric_statistics", "LOW"),
+        (Subject(IID, "mem_used_percent"), "get_metric_statistics", "LOW"),
+        (Subject(IID, "disk_used_percent"), "get_metric_statistics", "LOW"),
+        (Subject(IID, "NetworkOut"), "get_metric_statistics", "LOW"),
+        (Subject(IID, "Latency"), None, None),
+        (Subject(IID, state_change="terminated"), None, None),
+        (Subject(None, "CPUUtilization"), None, None),
+    ],
+)
+async def test_rules_without_a_sop(catalog, subject, tool, risk):
+    proposal = from_rules(subject, catalog)
+    assert (proposal.tool if proposal else None, proposal.risk if proposal else None) == (tool, risk)
+    if proposal and proposal.tool == "get_metric_statistics":
+        assert proposal.arguments == {"instance": IID, "metric": subject.metric}
+
+
+def test_describe_names_the_target():
+    proposal = from_rules(Subject(IID, "StatusCheckFailed", status_check=True), {"reboot_instances": {}})
+    assert proposal.describe("worker-1") == f"reboot_instances worker-1 ({IID})"
+
+
+def test_auto_policy_allows_only_start_and_reboot():
+    policy = auto_policy({"rules": [
+        {"alarm": "*status-check*", "action": "reboot_instances"},
+        {"alarm": "*stopped*", "action": "start_instances"},
+        {"alarm": "*cpu*", "action": "stop_instances"},
+        {"alarm": "*", "action": "terminate_instances"},
+        {"action": "reboot_instances"},
+    ], "max_per_cycle": 2})
+    assert [(r.alarm, r.action) for r in policy.rules] == [
+        ("*status-check*", "reboot_instances"), ("*stopped*", "start_instances")]
+    assert len(policy.problems) == 3
+    assert "stop_instances" in policy.problems[0] and "rule ignored" in policy.problems[0]
+    assert policy.action_for("Worker-1-STATUS-check-failed") == "reboot_instances"
+    assert policy.action_for("web-cpu-high") is None
+    assert policy.max_per_cycle == 2
+
+
+def test_auto_policy_is_off_by_default_and_when_disabled():
+    assert auto_policy({}).rules == ()
+    assert auto_policy({"enabled": False, "rules": [{"alarm": "*", "action": "reboot_instances"}]}).rules == ()
+    assert "must be a list" in auto_policy({"rules": "reboot"}).problems[0]
+
+
+async def test_the_auto_confirmer_consents_once_to_exactly_its_call():
+    message = f"REBOOT 1 instance(s):\n  - worker-1  {IID}  state=running  env=staging\nRisk: x.\nProceed? [y/N]"
+    other = message.replace(IID, "i-0fffffffffffffff0")
+    two = message.replace("1 instance(s)", "2 instance(s)") + "\n  - web  i-0aaaaaaaaaaaaaaa0  state=running  env=prod"
+    assert not await exact_confirmer("reboot_instances", IID)(other)
+    assert not await exact_confirmer("reboot_instances", IID)(two)
+    assert not await exact_confirmer("reboot_instances", IID)(message.replace("REBOOT", "TERMINATE"))
+    confirm = exact_confirmer("reboot_instances", IID)
+    assert await confirm(message)
+    assert not await confirm(message)  # one call only

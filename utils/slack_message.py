@@ -1,0 +1,159 @@
+"""Slack message text for tiered alerts: the words, the colours and the escaping of untrusted text.
+
+Split from utils/slack.py (delivery: webhooks, retries, outbox), which re-exports these names.
+Message text always carries `Tier N`, the alarm, the resource (name and id), the top SOP and the
+proposed action (DESIGN.md "Tiers"). Alarm text is untrusted: it is escaped so it can neither
+mention (`<!channel>`) nor link; the only mention a message carries is the Tier 0 page's own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = ["RESOLVED_COLOUR", "TIER_COLOURS", "TIER_NAMES", "Alert", "build_message", "escape"]
+
+TIER_NAMES = {0: "Tier 0 — EMERGENCY", 1: "Tier 1 — CRITICAL", 2: "Tier 2 — WARNING"}
+TIER_COLOURS = {0: "#D00000", 1: "#E8590C", 2: "#F2C744"}
+RESOLVED_COLOUR = "#2EB67D"
+_ICONS = {0: ":rotating_light:", 1: ":red_circle:", 2: ":warning:"}
+
+
+class Alert(BaseModel):
+    kind: Literal["open", "repage", "resolved"]
+    tier: int = Field(ge=0, le=2)
+    incident_id: str
+    alarm: str
+    resource_name: str | None
+    resource_id: str | None
+    summary: str = ""  # untrusted (alarm reason): escaped, never allowed to ping
+    sop_title: str | None = None
+    sop_source: str | None = None
+    proposal: str | None = None
+    risk: str | None = None
+    time_to_resolve_seconds: float | None = None
+
+
+_MENTION = re.compile(r"<![^>]*>")
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def escape(text: str | None, limit: int = 2000) -> str:
+    """Make untrusted text inert in Slack mrkdwn: no mentions, no links, within a block's size limit."""
+    text = _SPACES.sub(" ", _MENTION.sub("", text or "")).strip()
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Plain "@channel" pings when a workspace parses names; a word joiner keeps it readable but inert.
+    text = _BROADCAST.sub("@\u2060\\1", text)
+    if len(text) > limit:
+        text = _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
+    return text
+
+
+def build_message(alert: Alert) -> dict[str, Any]:
+    """The webhook payload for an alert.
+
+    `text` is complete on its own (notifications, screen readers and old
+    clients show only it); the headline block repeats its first line and a
+    coloured attachment carries the details, recovery action first.
+    """
+    text = _fallback_text(alert)
+    colour = RESOLVED_COLOUR if alert.kind == "resolved" else TIER_COLOURS[alert.tier]
+    details = _resolved_blocks(alert) if alert.kind == "resolved" else _alert_blocks(alert)
+    return {
+        "text": text,
+        "blocks": [_section(_headline(alert))],
+        "attachments": [{"color": colour, "fallback": text, "blocks": details}],
+    }
+
+
+def _headline(alert: Alert) -> str:
+    tier, alarm, resource = TIER_NAMES[alert.tier], escape(alert.alarm, 300), _resource(alert)
+    if alert.kind == "resolved":
+        took = _duration(alert.time_to_resolve_seconds)
+        return f":white_check_mark: *Resolved* — {tier}: {alarm} on {resource} is back to OK after {took}"
+    ping = "<!channel> " if alert.tier == 0 else ""  # ours, unescaped: the only mention a message may carry
+    again = " (still firing — repeat page)" if alert.kind == "repage" else ""
+    return f"{ping}{_ICONS[alert.tier]} *{tier}*{again}: {alarm} on {resource}"
+
+
+def _fallback_text(alert: Alert) -> str:
+    tier, alarm, resource = TIER_NAMES[alert.tier], escape(alert.alarm, 300), _resource(alert)
+    incident = escape(alert.incident_id, 200)
+    if alert.kind == "resolved":
+        took = _duration(alert.time_to_resolve_seconds)
+        back = f"{tier} alarm {alarm} on {resource} is back to OK after {took}"
+        return f"Resolved: {back}. Incident {incident} resolved."
+    ping = "<!channel> " if alert.tier == 0 else ""
+    again = " (still firing — repeat page)" if alert.kind == "repage" else ""
+    parts = [f"{ping}{tier}{again}: {alarm} on {resource}.", f"Proposed action: {_proposal(alert)}."]
+    parts.append(f"SOP: {escape(alert.sop_title, 300) or 'none found'}.")
+    reason = escape(alert.summary, 1500)
+    if reason:
+        parts.append(f"Reason: {reason}" + ("" if reason.endswith((".", "!", "?", "…")) else "."))
+    parts.append(f"Incident {incident}.")
+    return " ".join(parts)
+
+
+def _alert_blocks(alert: Alert) -> list[dict[str, Any]]:
+    sop = escape(alert.sop_title, 300) or "none found"
+    if alert.sop_source:
+        sop += f"\n{escape(alert.sop_source, 500)}"
+    blocks = [
+        _section(f"*Proposed action*\n{_proposal(alert)}"),
+        _section(f"*Top SOP*\n{sop}"),
+        _fields(
+            ("Alarm", escape(alert.alarm, 300)),
+            ("Resource", _resource(alert)),
+            ("Tier", TIER_NAMES[alert.tier]),
+            ("Incident", escape(alert.incident_id, 200)),
+        ),
+    ]
+    if escape(alert.summary):
+        blocks.append(_section(f"*Reason*\n{escape(alert.summary, 2500)}"))
+    return blocks
+
+
+def _resolved_blocks(alert: Alert) -> list[dict[str, Any]]:
+    return [
+        _fields(
+            ("Alarm", escape(alert.alarm, 300)),
+            ("Resource", _resource(alert)),
+            ("Time to resolve", _duration(alert.time_to_resolve_seconds)),
+            ("Incident", escape(alert.incident_id, 200)),
+        ),
+    ]
+
+
+def _proposal(alert: Alert) -> str:
+    text = escape(alert.proposal, 1000) or "none — investigate"
+    return f"{text} (risk: {escape(alert.risk, 100)})" if alert.risk else text
+
+
+def _resource(alert: Alert) -> str:
+    name, rid = escape(alert.resource_name, 200), escape(alert.resource_id, 200)
+    if name and rid and name != rid:
+        return f"{name} ({rid})"
+    return name or rid or "no specific resource"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "an unknown time"
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _fields(*pairs: tuple[str, str]) -> dict[str, Any]:
+    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in pairs]}
