@@ -17,7 +17,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.monitor_models import MonitorEvent, incident_json
+from agent.monitor_models import CycleReport, MonitorEvent, incident_json
 from utils.config import Settings
 from utils.incidents import IncidentHistory, IncidentStore, IncidentStoreUnavailable
 
@@ -59,10 +59,13 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
         printer = _json_event if args.json else _text_event
         try:
             monitor = Monitor(session, settings, on_event=None if (args.json and args.once) else printer)
-            if args.once:
-                _print_report(await monitor.run_cycle(), args.json)
-            else:
-                await _run_until_signal(monitor)
+            try:
+                if args.once:
+                    _print_report(await monitor.run_cycle(), args.json)
+                else:
+                    await _run_until_signal(monitor)
+            finally:
+                monitor.close()
         except Exception as exc:  # raised outside the session, so it is not wrapped in a task-group error
             failure = exc
     if failure is not None:
@@ -70,7 +73,7 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_report(report, as_json: bool) -> None:
+def _print_report(report: CycleReport, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False) + "\n")
         for line in report.skipped:

@@ -82,6 +82,9 @@ def check_config(settings: Settings) -> tuple[MonitorOptions, TierRules]:
 
 
 class Monitor:
+    """Public surface for the REPL: start() / await stop() / running / on_event, await run_cycle(),
+    approve() / reject() / record_action() / queue(), incident(), history(), counts_today(), close()."""
+
     def __init__(
         self,
         session: ToolSession,
@@ -123,6 +126,12 @@ class Monitor:
         except AuditUnavailable as exc:
             self._standing.append(f"{exc}; stops the agent made cannot be told apart from others")
             return None
+
+    def close(self) -> None:
+        """Close the SQLite connections (the REPL keeps one monitor for the life of the process)."""
+        self.store.close()
+        if self.audit is not None:
+            self.audit.close()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
