@@ -35,7 +35,9 @@ async def observe(session: ToolSession, skips: Skips) -> Observation:
     statuses, alarms = await asyncio.gather(
         session.call("get_instance_status", {}), session.call("list_alarms", {"state": "ALARM"}))
     rows = _rows(statuses, "statuses", skips, "status checks and stop detection wait a cycle")
-    instances = {r["instance_id"]: Instance(r["instance_id"], r.get("name"), r.get("state") or "unknown")
+    # get_instance_status carries each instance's tags, so tiering needs no further call.
+    instances = {r["instance_id"]: Instance.from_tool(r) if "tags" in r
+                 else Instance(r["instance_id"], r.get("name"), r.get("state") or "unknown")
                  for r in rows or []}
     return Observation(instances, rows, _rows(alarms, "alarms", skips, "alarms neither open nor resolve"))
 

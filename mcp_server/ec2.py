@@ -6,7 +6,7 @@ import fnmatch
 from typing import Any
 
 from mcp_server.errors import aws_error_code, describe_aws_error
-from mcp_server.inventory import fetch_inventory, fetch_raw, resolve_targets, summarize
+from mcp_server.inventory import env_of, fetch_inventory, fetch_raw, resolve_targets, summarize
 from mcp_server.models import (
     ActionResult,
     InstanceDetail,
@@ -83,18 +83,20 @@ def describe_instance(ec2, ref: str) -> InstanceDetail:
 def get_instance_status(ec2, refs: list[str] | None = None) -> InstanceStatusList:
     if refs:
         targets = resolve_targets(ec2, refs)
-        names = {t.instance_id: t.name for t in targets}
-        raw = _status_pages(ec2, list(names))
+        tags = {t.instance_id: t.tags for t in targets}
+        raw = _status_pages(ec2, list(tags))
     else:
         # The whole fleet: DescribeInstanceStatus and DescribeTags are an order of magnitude
         # cheaper than DescribeInstances (0.8 s vs 7.7 s for 2,000 instances on moto), and the
         # monitor calls this every cycle.
         raw = _status_pages(ec2, None)
-        names = fetch_names(ec2)
+        tags = fetch_tags(ec2)
     statuses = [
         InstanceStatus(
             instance_id=r["InstanceId"],
-            name=names.get(r["InstanceId"]),
+            name=tags.get(r["InstanceId"], {}).get("Name"),
+            env=env_of(tags.get(r["InstanceId"], {})),
+            tags=tags.get(r["InstanceId"], {}),
             state=(r.get("InstanceState") or {}).get("Name", "unknown"),
             system_status=(r.get("SystemStatus") or {}).get("Status", "not-applicable"),
             instance_status=(r.get("InstanceStatus") or {}).get("Status", "not-applicable"),
@@ -119,14 +121,14 @@ def _status_pages(ec2, ids: list[str] | None) -> list[dict]:
     return out
 
 
-def fetch_names(ec2) -> dict[str, str]:
-    """Instance id -> Name tag for the whole region, from DescribeTags."""
-    filters = [{"Name": "resource-type", "Values": ["instance"]}, {"Name": "key", "Values": ["Name"]}]
-    return {
-        tag["ResourceId"]: tag.get("Value", "")
-        for page in ec2.get_paginator("describe_tags").paginate(Filters=filters)
-        for tag in page.get("Tags", [])
-    }
+def fetch_tags(ec2) -> dict[str, dict[str, str]]:
+    """Instance id -> its tags, for the whole region, from DescribeTags."""
+    tags: dict[str, dict[str, str]] = {}
+    filters = [{"Name": "resource-type", "Values": ["instance"]}]
+    for page in ec2.get_paginator("describe_tags").paginate(Filters=filters):
+        for tag in page.get("Tags", []):
+            tags.setdefault(tag["ResourceId"], {})[tag["Key"]] = tag.get("Value", "")
+    return tags
 
 
 def change_state(

@@ -32,6 +32,10 @@ def is_instance_id(ref: str) -> bool:
     return bool(INSTANCE_ID_RE.match(ref))
 
 
+def env_of(tags: dict[str, str]) -> str | None:
+    return tags.get("env") or tags.get("Environment") or tags.get("environment")
+
+
 def summarize(raw: dict[str, Any]) -> InstanceSummary:
     tags = {t["Key"]: t.get("Value", "") for t in raw.get("Tags") or []}
     launch = raw.get("LaunchTime")
@@ -44,7 +48,7 @@ def summarize(raw: dict[str, Any]) -> InstanceSummary:
         private_ip=raw.get("PrivateIpAddress"),
         public_ip=raw.get("PublicIpAddress"),
         launch_time=launch.isoformat() if hasattr(launch, "isoformat") else launch,
-        env=tags.get("env") or tags.get("Environment") or tags.get("environment"),
+        env=env_of(tags),
         role=tags.get("role") or tags.get("Role"),
         protected=tags.get(PROTECTED_TAG, "").strip().lower() in {"true", "yes", "1"},
         tags=tags,

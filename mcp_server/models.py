@@ -68,6 +68,8 @@ class InstanceStatus(Result):
     system_status: str = Field(description="System status check: ok, impaired, initializing, not-applicable")
     instance_status: str = Field(description="Instance status check: ok, impaired, initializing, not-applicable")
     events: list[str] = Field(default_factory=list, description="Scheduled events such as system-reboot")
+    env: str | None = Field(None, description="Value of the env tag")
+    tags: dict[str, str] = Field(default_factory=dict, description="All tags")
 
 
 class InstanceStatusList(Result):
