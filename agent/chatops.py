@@ -7,6 +7,7 @@ No confirmer means every confirmation is answered No, server-side guards decide 
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -103,10 +104,11 @@ class ChatOps:
         if model.final_text is not None and model.call is None:
             return Plan(planner="ollama", final_text=model.final_text)
         call = model.call.model_copy(update={"planner": "ollama"})
-        if call.tool in DESTRUCTIVE_TOOLS and not _asked_for(call.tool, offline):
-            # Injection guard: a destructive step must be what the person asked for, not what a model
-            # (or text it read in a log, alarm or SOP) made up. The offline reading decides.
-            note = f"the model proposed {call.tool}, which the request does not ask for"
+        if call.tool in MUTATING_TOOLS and not _asked_for(call, offline, context):
+            # Injection guard: a state change must be exactly what the person asked for — same action,
+            # same machines — not what a model (or text it read in a log, alarm or SOP) made up.
+            # The deterministic reading of the request decides.
+            note = f"the model proposed {call.tool} on {_ids(call, context) or 'nothing'}, which the request does not ask for"
             return self._finish(Plan(planner="rules", note=note), offline, context)
         return self._finish(Plan(planner="ollama"), call, context)
 
@@ -162,22 +164,38 @@ def targets_of(call: PlannedCall, context: PlanningContext) -> list[Target]:
         elif isinstance(value, list):
             refs.extend(v for v in value if isinstance(v, str))
     by_id = {i.instance_id: i for i in context.instances}
-    by_name = {}
+    by_name: dict[str, list[InventoryItem]] = {}
     for item in context.instances:
         if item.name and item.state != "terminated":
-            by_name.setdefault(item.name.casefold(), item)
+            by_name.setdefault(_squash(item.name), []).append(item)
     targets: list[Target] = []
     for ref in refs:
-        item = by_id.get(ref) or by_name.get(ref.casefold())
+        item = by_id.get(ref.strip()) or _unique_name(by_name, _squash(ref))
         targets.append(Target(instance_id=item.instance_id, name=item.name) if item else Target(instance_id=ref))
     return targets
 
 
-def _asked_for(tool: str, offline: PlannedCall | Clarification) -> bool:
-    if isinstance(offline, PlannedCall):
-        return offline.tool == tool
-    # The offline reader saw the action but not a clear target ("stop the api server" with two of them).
-    return False
+def _squash(name: str) -> str:
+    """The server's name matching: case, spaces, dashes, dots and underscores do not count."""
+    return re.sub(r"[\s_\-.]+", "", name.casefold())
+
+
+def _unique_name(by_name: dict[str, list[InventoryItem]], key: str) -> InventoryItem | None:
+    exact = by_name.get(key)
+    if exact:
+        return exact[0] if len(exact) == 1 else None
+    prefixed = [i for name, items in by_name.items() if key and name.startswith(key) for i in items]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def _ids(call: PlannedCall, context: PlanningContext) -> set[str]:
+    return {t.instance_id for t in targets_of(call, context)}
+
+
+def _asked_for(call: PlannedCall, offline: PlannedCall | Clarification, context: PlanningContext) -> bool:
+    # A Clarification means the offline reader saw no clear action and targets: then neither may the model.
+    return (isinstance(offline, PlannedCall) and offline.tool == call.tool
+            and _ids(offline, context) == _ids(call, context))
 
 
 def _wants_action(text: str, context: PlanningContext) -> bool:

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import signal
 import sys
 from datetime import UTC, datetime
@@ -21,10 +22,12 @@ from agent.monitor_models import CycleReport, MonitorEvent, incident_json
 from utils.config import Settings
 from utils.incidents import IncidentHistory, IncidentStore, IncidentStoreUnavailable
 
+MAX_LIMIT = 10_000
+
 
 def run_monitor(args: argparse.Namespace, settings: Settings) -> int:
     if args.interval is not None:
-        if args.interval <= 0:
+        if not math.isfinite(args.interval) or args.interval <= 0:
             sys.stderr.write("error: --interval must be a number of seconds above 0\n")
             return 2
         settings.poll_seconds = args.interval
@@ -112,8 +115,8 @@ def _json_event(event: MonitorEvent) -> None:
 
 
 def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
-    if args.limit is not None and args.limit < 1:
-        sys.stderr.write("error: --limit must be 1 or more\n")
+    if args.limit is not None and not 1 <= args.limit <= MAX_LIMIT:
+        sys.stderr.write(f"error: --limit must be between 1 and {MAX_LIMIT}\n")
         return 2
     try:
         store = IncidentStore(settings.home)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 
 from agent.chatops import DESTRUCTIVE_TOOLS, ChatOps, Reply
 from agent.runtime import runtime
@@ -30,11 +31,25 @@ async def _oneshot(args, settings: Settings) -> int:
             reply = Reply(plan=plan, status="planned" if plan.call else "error",
                           message=plan.note or "" if plan.call else _clarification(plan))
         else:
-            reply = await _ask(chat, text, args)
+            reply = await _ask(chat, text, args, settings.confirm_timeout_seconds)
     return _report(reply, args.json)
 
 
-async def _ask(chat: ChatOps, text: str, args) -> Reply:
+def _read_answer(timeout: float) -> str:
+    """One line from the terminal, or "" (No) after `timeout` seconds.
+
+    A daemon thread does the read so an unanswered prompt cannot keep the process alive.
+    """
+    answer: list[str] = []
+    reader = threading.Thread(target=lambda: answer.append(sys.stdin.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not answer:
+        sys.stderr.write("\nno answer in time: treated as No\n")
+    return answer[0] if answer else ""
+
+
+async def _ask(chat: ChatOps, text: str, args, chat_timeout: float) -> Reply:
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
 
     async def confirm(message: str) -> bool:
@@ -44,7 +59,7 @@ async def _ask(chat: ChatOps, text: str, args) -> Reply:
             return False
         sys.stderr.write(message + " ")
         sys.stderr.flush()
-        answer = await asyncio.to_thread(sys.stdin.readline)
+        answer = await asyncio.to_thread(_read_answer, chat_timeout)
         return answer.strip().lower() in {"y", "yes"}
 
     reply = await chat.run(text, confirm, dry_run=args.dry_run)

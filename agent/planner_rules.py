@@ -53,8 +53,25 @@ def plan(text: str, context: PlanningContext, today: date) -> PlannedCall | Clar
     find_groups(index, analysis.rest, found)
     req = reads.Request(text, norm, context, index, analysis, found, today)
     if analysis.actions:
-        return _plan_action(req)
+        planned = _plan_action(req)
+        hedge = QUALIFIED_ACTION.search(mask(norm, found.spans, " "))
+        if hedge and isinstance(planned, PlannedCall) and not planned.arguments.get("dry_run"):
+            # Exceptions, conditions and schedules change which machines an action should touch, or
+            # when; a rule reader that dropped them would act on the wrong set. Ask instead.
+            return Clarification(
+                message=f"I act only on plain requests; '{hedge.group(0).strip(' ,;(')}' adds an exception, a "
+                        "condition or a time I cannot apply safely. Name exactly the instances to act on now."
+            )
+        return planned
     return reads.plan_read(req)
+
+
+QUALIFIED_ACTION = re.compile(
+    r"(?:^|[,;(]\s*|\band\s+|\bbut\s+)not\b|\b(?:excluding|other than|all but|rather than|instead of|"
+    r"leave|leaving|without touching|keep|keeping|unless|if|whenever|once|after|before|until|tomorrow|"
+    r"tonight|later|at \d|in \d+ ?(?:min|minutes?|hours?|h|m)\b|every (?:day|night|hour|morning|evening|"
+    r"week|\d)|daily|nightly)\b"
+)
 
 
 def _plan_action(req: reads.Request) -> PlannedCall | Clarification:

@@ -172,7 +172,12 @@ def auto_policy(table: dict[str, Any] | None) -> AutoPolicy:
         max_per_cycle = 3
     """
     table = table or {}
-    if table.get("enabled") is False:
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        # "false" as a string must never leave auto actions on by accident.
+        return AutoPolicy(problems=(f"aiops.toml [auto_remediation] enabled must be true or false, got {enabled!r}; "
+                                    "auto-remediation is off",))
+    if not enabled:
         return AutoPolicy()
     raw_rules = table.get("rules") or []
     problems: list[str] = []

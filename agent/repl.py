@@ -183,7 +183,8 @@ def run_repl(settings: Settings) -> int:
 
 async def _run(settings: Settings) -> int:
     completer = RequestCompleter()
-    terminal = Terminal(history_file=settings.home / HISTORY_FILE, completer=completer)
+    terminal = Terminal(history_file=settings.home / HISTORY_FILE, completer=completer,
+                        confirm_timeout=settings.confirm_timeout_seconds)
     with terminal.spinner("starting…"):
         context = runtime(settings, client_name="aiops-repl", in_memory=False, background_seed=True)
         rt = await context.__aenter__()

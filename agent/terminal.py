@@ -18,13 +18,15 @@ TIER_STYLE = {0: "bold white on red", 1: "bold red", 2: "bold yellow"}
 
 
 class Terminal:
-    def __init__(self, history_file: Path | None, completer: Any = None):
+    def __init__(self, history_file: Path | None, completer: Any = None,
+                 confirm_timeout: float = CONFIRM_TIMEOUT_SECONDS):
         self.console = Console(highlight=False)
         self.errors = Console(stderr=True, highlight=False)
         self.history_file = history_file
         self.completer = completer
         self._session = None
         self._status = None
+        self.confirm_timeout = confirm_timeout
 
     # -- input -------------------------------------------------------------------------------
     def _prompt_session(self):
@@ -49,8 +51,9 @@ class Terminal:
         # handle_sigint=False: the REPL owns SIGINT (cancel the running request); here Ctrl-C is a key.
         return await self._prompt_session().prompt_async(prompt, handle_sigint=False)
 
-    async def confirm(self, message: str, timeout: float = CONFIRM_TIMEOUT_SECONDS) -> bool:
+    async def confirm(self, message: str) -> bool:
         """The y/N gate. Enter, anything but y/yes, Ctrl-C, Ctrl-D or a timeout is No."""
+        timeout = self.confirm_timeout
         self.stop_spinner()
         body, _, _ = message.rpartition("Proceed? [y/N]")
         risky = "PRODUCTION" in message or "PERMANENT" in message

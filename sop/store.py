@@ -165,6 +165,8 @@ class SopStore:
 
     def add(self, paths: list[str | Path]) -> AddReport:
         """Index Markdown files and folders (recursive); one outcome per file, errors included."""
+        if any(not str(p).strip() for p in paths):
+            raise SopError("an empty path was given: name a markdown file or folder")
         return self._add(paths, library=False)
 
     def _add(self, paths: list[str | Path], *, library: bool) -> AddReport:
@@ -283,7 +285,8 @@ class SopStore:
 
     def search(self, query: str, k: int = 5) -> list[SopHit]:
         """The k most relevant documents for an alert text, best first, one hit per document."""
-        query = " ".join(query.split())
+        # Undecodable bytes arrive as lone surrogates (argv, stdin); the tokenizer cannot take them.
+        query = " ".join(query.encode("utf-8", "replace").decode("utf-8").split())
         if not query:
             raise SopError("empty query: give an alarm name or a description of the problem")
         if len(query) > MAX_QUERY_CHARS:

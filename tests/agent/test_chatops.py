@@ -70,3 +70,30 @@ async def test_model_failure_falls_back_to_the_offline_planner(estate):
     assert reply.status == "ok" and reply.plan.planner == "rules"
     assert reply.plan.note == "model returned malformed JSON"
     assert reply.outcome.data["count"] == 10
+
+
+async def test_a_model_cannot_swap_the_targets_of_an_action(estate, ec2):
+    swapped = ModelPlan(call=PlannedCall(tool="stop_instances", arguments={"instances": ["api-1", "cache-1"]},
+                                         planner="ollama"))
+    async with open_session(load_settings(), in_memory=True) as session:
+        reply = await ChatOps(session, ScriptedModel(swapped)).run("stop web-server", yes)
+    assert reply.plan.planner == "rules"
+    assert [t.name for t in reply.plan.targets] == ["web-server"]
+    assert state_of(ec2, estate["api-1"]) == "running" and state_of(ec2, estate["cache-1"]) == "running"
+
+
+async def test_a_model_cannot_start_machines_on_a_read_request(estate, ec2):
+    sneaky = ModelPlan(call=PlannedCall(tool="start_instances", arguments={"instances": ["worker-2"]},
+                                        planner="ollama"))
+    async with open_session(load_settings(), in_memory=True) as session:
+        reply = await ChatOps(session, ScriptedModel(sneaky)).run("show the cost this month", None)
+    assert reply.plan.call.tool == "get_cost_and_usage"
+    assert state_of(ec2, estate["worker-2"]) == "stopped"
+
+
+async def test_targets_resolve_names_like_the_server(estate):
+    loose = ModelPlan(call=PlannedCall(tool="describe_instance", arguments={"instance": "Web Server"},
+                                       planner="ollama"))
+    async with open_session(load_settings(), in_memory=True) as session:
+        plan = await ChatOps(session, ScriptedModel(loose)).plan("describe the web server")
+    assert [t.model_dump() for t in plan.targets] == [{"instance_id": estate["web-server"], "name": "web-server"}]
