@@ -48,14 +48,17 @@ def start_sandbox(settings: Settings, background: bool) -> Any:
     from utils.sandbox import Sandbox, isolate_process_for_sandbox
 
     sandbox = Sandbox(region=settings.region)
-    url = sandbox.start()
+    if background:
+        # Start moto on a thread while the MCP server spawns: the server reaches AWS only on its
+        # first call, and the REPL waits for `sandbox.ready` before sending one.
+        url = sandbox.reserve()
+        sandbox.seed_in_background(start=True)
+    else:
+        url = sandbox.start()
+        sandbox.seed()
     isolate_process_for_sandbox(url, sandbox.region)
     settings.aws_endpoint_url = url
     settings.aws_profile = None
-    if background:
-        sandbox.seed_in_background()
-    else:
-        sandbox.seed()
     return sandbox
 
 

@@ -1,0 +1,46 @@
+"""`python main.py mcp` over stdio, as any MCP client sees it: a real subprocess and the real protocol."""
+
+import os
+import sys
+
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from tests.helpers import REPO, ScriptedPerson, state_of
+
+pytestmark = pytest.mark.e2e
+
+
+def server(env: dict, *flags: str) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=[str(REPO / "main.py"), *flags, "mcp"],
+                                 env={**os.environ, **env}, cwd=str(REPO))
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 input-required rounds, and the older handshake
+async def test_stdio_catalog_guards_and_confirmation(estate, aws_env, ec2, mode):
+    person = ScriptedPerson("accept")
+    async with Client(server(aws_env.env), elicitation_callback=person, mode=mode) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        listed = await client.call_tool("list_instances", {"state": "stopped"})
+        protected = await client.call_tool("terminate_instances", {"instances": ["db-primary"]})
+        stopped = await client.call_tool("stop_instances", {"instances": ["api-1"]})
+    assert len(tools) == 12
+    assert {i["name"] for i in listed.structured_content["instances"]} == {"worker-2", "dev-box-2"}
+    assert protected.structured_content["status"] == "refused"
+    assert stopped.structured_content["status"] == "ok" and len(person.shown) == 1
+    assert state_of(ec2, estate["api-1"]) in {"stopping", "stopped"}
+    assert state_of(ec2, estate["db-primary"]) == "running"
+
+
+async def test_stdio_client_without_elicitation_cannot_stop_anything(estate, aws_env, ec2):
+    async with Client(server(aws_env.env)) as client:
+        result = await client.call_tool("stop_instances", {"instances": ["web-server"]})
+    assert result.is_error and "confirmation required" in result.structured_content["message"]
+    assert state_of(ec2, estate["web-server"]) == "running"
+
+
+async def test_sandbox_server_serves_its_own_emulator(tmp_path):
+    async with Client(server({"AIOPS_HOME": str(tmp_path)}, "--sandbox")) as client:
+        result = await client.call_tool("list_instances", {})
+    assert result.structured_content["count"] == 10
