@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
 
 from utils.config import Settings
 
@@ -13,16 +12,34 @@ CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 30
 
 
-@dataclass(frozen=True)
 class AwsClients:
-    """Clients built once per process and handed to the tool functions."""
+    """Clients built once per process, each on first use (a botocore service model takes ~50-200 ms to load)."""
 
-    ec2: Any
-    cloudwatch: Any
-    logs: Any
-    ce: Any
-    region: str
-    endpoint_url: str | None
+    def __init__(self, settings: Settings):
+        self._session = make_session(settings)
+        self._config = client_config()
+        self.region = settings.region
+        self.endpoint_url = settings.aws_endpoint_url
+
+    def _client(self, service: str, region: str | None = None):
+        return self._session.client(service, region_name=region or self.region, endpoint_url=self.endpoint_url,
+                                    config=self._config)
+
+    @cached_property
+    def ec2(self):
+        return self._client("ec2")
+
+    @cached_property
+    def cloudwatch(self):
+        return self._client("cloudwatch")
+
+    @cached_property
+    def logs(self):
+        return self._client("logs")
+
+    @cached_property
+    def ce(self):
+        return self._client("ce", "us-east-1")  # Cost Explorer is a global service served from us-east-1
 
 
 def make_session(settings: Settings):
@@ -46,19 +63,4 @@ def client_config():
 
 
 def build_clients(settings: Settings) -> AwsClients:
-    session = make_session(settings)
-    config = client_config()
-    endpoint = settings.aws_endpoint_url
-
-    def client(service: str, region: str | None = None):
-        return session.client(service, region_name=region or settings.region, endpoint_url=endpoint, config=config)
-
-    # Cost Explorer is a global service served from us-east-1.
-    return AwsClients(
-        ec2=client("ec2"),
-        cloudwatch=client("cloudwatch"),
-        logs=client("logs"),
-        ce=client("ce", "us-east-1"),
-        region=settings.region,
-        endpoint_url=endpoint,
-    )
+    return AwsClients(settings)
