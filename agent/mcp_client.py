@@ -8,7 +8,6 @@ without a confirmer is answered "decline" — no callback, no destructive action
 from __future__ import annotations
 
 import contextvars
-import json
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -135,6 +134,3 @@ async def open_session(
         await session.refresh_tools()
         yield session
 
-
-def compact(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)

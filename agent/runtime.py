@@ -20,10 +20,6 @@ class Runtime:
     planner_note: str
     sandbox: Any | None = None
 
-    @property
-    def planner_name(self) -> str:
-        return "ollama" if self.model_planner is not None else "rules"
-
 
 async def choose_planner(settings: Settings) -> tuple[Any | None, str]:
     """(model planner or None, one line saying which planner serves and why)."""
