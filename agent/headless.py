@@ -58,7 +58,7 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
     check_config(settings)  # a broken aiops.toml is one line and exit 2, before anything starts
     failure: BaseException | None = None
     # In memory: the same server and guards in-process, still one session for the process.
-    async with open_session(settings, in_memory=True, client_name="aiops-monitor") as session:
+    async with open_session(settings, client_name="aiops-monitor") as session:
         printer = _json_event if args.json else _text_event
         try:
             monitor = Monitor(session, settings, on_event=None if (args.json and args.once) else printer)

@@ -8,22 +8,17 @@ without a confirmer is answered "decline" — no callback, no destructive action
 from __future__ import annotations
 
 import contextvars
-import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import mcp.types as mcp_types
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
 from pydantic import BaseModel, Field
 
 from utils.config import Settings
 
 Confirmer = Callable[[str], Awaitable[bool]]
-REPO = Path(__file__).resolve().parent.parent
 CLIENT_VERSION = "0.1.0"
 
 _confirmer: contextvars.ContextVar[Confirmer | None] = contextvars.ContextVar("confirmer", default=None)
@@ -101,33 +96,16 @@ async def _elicit(_ctx: Any, params: Any) -> mcp_types.ElicitResult:
     return mcp_types.ElicitResult(action="decline")
 
 
-def server_parameters(settings: Settings, extra_env: dict[str, str] | None = None) -> StdioServerParameters:
-    """`python main.py mcp` with the same settings this process runs with."""
-    args = [str(REPO / "main.py")]
-    if settings.read_only:
-        args.append("--read-only")
-    if settings.aws_region:
-        args += ["--region", settings.aws_region]
-    if settings.aws_profile:
-        args += ["--profile", settings.aws_profile]
-    args.append("mcp")
-    env = {**os.environ, "AIOPS_HOME": str(settings.home), "AIOPS_MAX_TARGETS": str(settings.max_targets),
-           **(extra_env or {})}
-    return StdioServerParameters(command=sys.executable, args=args, env=env, cwd=str(REPO))
-
-
 @asynccontextmanager
-async def open_session(
-    settings: Settings, *, extra_env: dict[str, str] | None = None, in_memory: bool = False,
-    client_name: str = "aiops-agent",
-) -> AsyncIterator[ToolSession]:
-    """One MCP session for the life of the process (DESIGN.md: not a subprocess per call)."""
-    if in_memory:
-        from mcp_server.server import build_server  # in-process: same server, same guards
+async def open_session(settings: Settings, *, client_name: str = "aiops-agent") -> AsyncIterator[ToolSession]:
+    """One MCP session for the life of the process (DESIGN.md: not a subprocess per call).
 
-        target: Any = build_server(settings)
-    else:
-        target = server_parameters(settings, extra_env)
+    In-memory transport to the same server object `main.py mcp` serves over stdio: the same tools
+    and guards, without a second interpreter re-importing the SDK (~1 s of start-up).
+    """
+    from mcp_server.server import build_server
+
+    target = build_server(settings)
     info = mcp_types.Implementation(name=client_name, version=CLIENT_VERSION)
     async with Client(target, elicitation_callback=_elicit, client_info=info) as client:
         session = ToolSession(client)

@@ -24,7 +24,7 @@ async def _oneshot(args, settings: Settings) -> int:
     if not text:
         sys.stderr.write("error: the request is empty; say what you want, e.g. \"list all instances\"\n")
         return 2
-    async with runtime(settings, client_name=f"aiops-{args.command}", in_memory=True) as rt:
+    async with runtime(settings, client_name=f"aiops-{args.command}") as rt:
         chat = ChatOps(rt.session, rt.model_planner)
         if args.command == "plan":
             plan = await chat.plan(text)

@@ -186,10 +186,7 @@ async def _run(settings: Settings) -> int:
     terminal = Terminal(history_file=settings.home / HISTORY_FILE, completer=completer,
                         confirm_timeout=settings.confirm_timeout_seconds)
     with terminal.spinner("starting…"):
-        # In-memory transport: the same server object and guards, one session for the process, and no
-        # second interpreter re-importing the MCP SDK (prompt in ~1.2 s instead of ~2.1 s). `main.py mcp`
-        # serves the identical server over stdio to other clients; tests/e2e/test_mcp_stdio.py covers it.
-        context = runtime(settings, client_name="aiops-repl", in_memory=True, background_seed=True)
+        context = runtime(settings, client_name="aiops-repl", background_seed=True)
         rt = await context.__aenter__()
     try:
         repl = Repl(settings, rt, terminal, completer)

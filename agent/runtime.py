@@ -60,14 +60,12 @@ def start_sandbox(settings: Settings, background: bool) -> Any:
 
 @asynccontextmanager
 async def runtime(
-    settings: Settings, *, client_name: str, in_memory: bool, background_seed: bool = False
+    settings: Settings, *, client_name: str, background_seed: bool = False
 ) -> AsyncIterator[Runtime]:
     sandbox = start_sandbox(settings, background_seed) if settings.sandbox else None
-    extra_env = sandbox.env() if sandbox is not None else None
     try:
         planner_task = asyncio.create_task(choose_planner(settings))
-        async with open_session(settings, extra_env=extra_env, in_memory=in_memory,
-                                client_name=client_name) as session:
+        async with open_session(settings, client_name=client_name) as session:
             model_planner, note = await planner_task
             yield Runtime(settings, session, model_planner, note, sandbox)
     finally:

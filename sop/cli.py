@@ -192,34 +192,21 @@ def cmd_remove(home: Path, doc_id: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m sop.cli ...`: the same commands without the rest of the agent."""
+    """`python -m sop.cli [--home H] add|list|search|remove ...`: `main.py sop ...` with an explicit home.
+
+    One parser and one dispatch (main.py, agent/cli.py) serve both entry points.
+    """
     import argparse
+    import os
 
-    from utils.config import resolve_home
+    import main as entry  # the repository root is on sys.path under `python -m`
 
-    parser = argparse.ArgumentParser(prog="python -m sop.cli", description="The AIOps SOP store.")
-    parser.add_argument("--home", type=Path, default=None, help="state folder (default: AIOPS_HOME)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add = commands.add_parser("add", help="index Markdown files or folders")
-    add.add_argument("paths", nargs="+")
-    add.add_argument("--json", action="store_true")
-    listing = commands.add_parser("list", help="list stored SOPs")
-    listing.add_argument("--json", action="store_true")
-    search = commands.add_parser("search", help="find SOPs for an alert text ('-' reads stdin)")
-    search.add_argument("query")
-    search.add_argument("--k", type=int, default=5)
-    search.add_argument("--json", action="store_true")
-    remove = commands.add_parser("remove", help="delete a SOP by id or path")
-    remove.add_argument("id")
-    args = parser.parse_args(argv)
-    home = (args.home or resolve_home()).expanduser()
-    if args.command == "add":
-        return cmd_add(home, args.paths, args.json)
-    if args.command == "list":
-        return cmd_list(home, args.json)
-    if args.command == "search":
-        return cmd_search(home, args.query, args.k, args.json)
-    return cmd_remove(home, args.id)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--home", default=None)
+    known, rest = pre.parse_known_args(argv)
+    if known.home:
+        os.environ["AIOPS_HOME"] = str(Path(known.home).expanduser())
+    return entry.main(["sop", *rest])
 
 
 if __name__ == "__main__":

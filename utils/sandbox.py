@@ -110,12 +110,6 @@ class Sandbox:
         self.url = f"http://{host}:{port}"
         return self.url
 
-    def env(self) -> dict[str, str]:
-        """Environment for a child process (the MCP server) that must talk to this sandbox only."""
-        assert self.url, "start() first"
-        return {**SANDBOX_CREDENTIALS, "AWS_ENDPOINT_URL": self.url, "AWS_DEFAULT_REGION": self.region,
-                "AWS_REGION": self.region}
-
     def seed(self) -> None:
         started = time.perf_counter()
         try:

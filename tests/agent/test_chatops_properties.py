@@ -28,7 +28,7 @@ def test_no_request_raises_or_changes_the_fleet(estate, ec2):
     before = {iid: state_of(ec2, iid) for iid in estate.values()}
 
     async def check_all(texts: list[str]) -> None:
-        async with open_session(load_settings(), in_memory=True) as session:
+        async with open_session(load_settings()) as session:
             chat = ChatOps(session)
             for text in texts:
                 plan = await chat.plan(text)

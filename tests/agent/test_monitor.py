@@ -66,7 +66,7 @@ def notifier(settings, url: str | None) -> SlackNotifier:
 async def monitor_on(slack: FakeSlackWebhook | None = None, *, url: str | None = None, clock=time.time,
                      events: list | None = None, **overrides):
     settings = load_settings(**overrides)
-    async with open_session(settings, in_memory=True) as session:
+    async with open_session(settings) as session:
         yield Monitor(session, settings, notifier=notifier(settings, url or (slack.url if slack else None)),
                       clock=clock, on_event=events.append if events is not None else None)
 

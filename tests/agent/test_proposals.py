@@ -13,7 +13,7 @@ IID = "i-0abc1234def567890"
 
 @pytest.fixture
 async def catalog(aws_env) -> dict:
-    async with open_session(load_settings(), in_memory=True) as session:
+    async with open_session(load_settings()) as session:
         return {t.name: t.input_schema for t in session.tools}
 
 

@@ -78,7 +78,7 @@ async def test_tiers_through_a_cycle(estate, ec2, aws_env):
     for kind, name in [("cpu", "worker-1"), ("cpu", "dev-box-1"), ("disk", "cache-1"), ("disk", "api-1")]:
         simulate_alarm(aws_env.url, kind, name)
     settings = load_settings(tiers={"tier0": ["cache-1-*"]})
-    async with open_session(settings, in_memory=True) as session:
+    async with open_session(settings) as session:
         monitor = Monitor(session, settings, notifier=SlackNotifier(settings.home, None))
         report = await monitor.run_cycle()
     tiers = {i.alarm: i.tier for i in report.open_incidents}
