@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent.mcp_client import Confirmer, ToolOutcome, ToolSession
-from agent.plan_types import Clarification, InventoryItem, PlannedCall, PlanningContext
-from agent.planner_rules import plan_offline
+from agent.planner.rules import plan_offline
+from agent.planner.types import Clarification, InventoryItem, PlannedCall, PlanningContext
 
 MUTATING_TOOLS = {"start_instances", "stop_instances", "reboot_instances", "terminate_instances"}
 DESTRUCTIVE_TOOLS = MUTATING_TOOLS - {"start_instances"}

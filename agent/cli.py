@@ -54,18 +54,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if command == "sop":
         return _sop(args, settings)
     if command in {"ask", "plan"}:
-        from agent.oneshot import run_oneshot
+        from agent.request_command import run_oneshot
 
         return run_oneshot(args, settings)
     if command == "monitor":
-        from agent.headless import run_monitor
+        from agent.monitor_command import run_monitor
 
         return run_monitor(args, settings)
     if command == "incidents":
-        from agent.headless import show_incidents
+        from agent.monitor_command import show_incidents
 
         return show_incidents(args, settings)
-    from agent.repl import run_repl
+    from agent.terminal.repl import run_repl
 
     return run_repl(settings)
 

@@ -26,7 +26,7 @@ async def choose_planner(settings: Settings) -> tuple[Any | None, str]:
     if settings.planner == "rules":
         return None, "offline planner (--planner rules)"
     try:
-        from agent.planner_ollama import OllamaPlanner
+        from agent.model.planner import OllamaPlanner
     except ImportError:
         return None, "offline planner (the Ollama planner is not installed)"
     planner = OllamaPlanner.from_settings(settings)

@@ -102,9 +102,9 @@ def build_fleet(url: str) -> dict:
 
 async def big_cycle(cycles: int) -> dict:
     from agent.mcp_client import open_session
-    from agent.monitor import Monitor
+    from agent.monitor.loop import Monitor
+    from notify.slack_webhook import SlackNotifier
     from utils.config import load_settings
-    from utils.slack import SlackNotifier
 
     settings = load_settings()
     async with open_session(settings, in_memory=True, client_name="bench") as session:
@@ -149,11 +149,11 @@ async def big_cycle(cycles: int) -> dict:
 async def latency(url: str, interval: float) -> dict:
     sys.path.insert(0, str(REPO))
     from agent.mcp_client import open_session
-    from agent.monitor import Monitor
+    from agent.monitor.loop import Monitor
+    from notify.slack_webhook import SlackNotifier
     from tests.utils.slack_server import FakeSlackWebhook
     from utils.config import load_settings
     from utils.sandbox import seed_estate, simulate_alarm
-    from utils.slack import SlackNotifier
 
     reset_moto(url)
     seed_estate(url)

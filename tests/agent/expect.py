@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from agent.plan_types import Clarification, PlannedCall, PlanningContext
+from agent.planner.types import Clarification, PlannedCall, PlanningContext
 
 # Every table computes cost periods from this day (a Friday), so expectations are fixed dates.
 TODAY = date(2025, 3, 14)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from agent.plan_types import InventoryItem, PlanningContext
+from agent.planner.types import InventoryItem, PlanningContext
 
 PROTECTED = {"aiops:protected": "true"}
 

@@ -2,8 +2,8 @@
 
 from agent.chatops import ChatOps
 from agent.mcp_client import open_session
-from agent.plan_types import PlannedCall
-from agent.planner_ollama import ModelPlan
+from agent.model.planner import ModelPlan
+from agent.planner.types import PlannedCall
 from tests.helpers import state_of
 from utils.config import load_settings
 

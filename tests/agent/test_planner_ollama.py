@@ -13,8 +13,8 @@ import mcp.types as mcp_types
 import pytest
 from pydantic import BaseModel, Field
 
-from agent.plan_types import PlannedCall
-from agent.planner_ollama import ModelPlan, OllamaPlanner
+from agent.model.planner import ModelPlan, OllamaPlanner
+from agent.planner.types import PlannedCall
 from tests.agent.fleets import generated_fleet, sandbox_fleet
 from tests.fake_ollama import FakeOllama, Reply
 

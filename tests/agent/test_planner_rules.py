@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.plan_types import Clarification, InventoryItem, PlannedCall, PlanningContext
-from agent.planner_rules import plan, plan_offline
+from agent.planner.rules import plan, plan_offline
+from agent.planner.types import Clarification, InventoryItem, PlannedCall, PlanningContext
 from tests.agent.expect import TODAY, check
 from tests.agent.fleets import (
     generated_fleet,

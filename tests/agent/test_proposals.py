@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.mcp_client import open_session
-from agent.proposals import Subject, auto_policy, build_proposal, exact_confirmer, from_rules
+from agent.monitor.proposals import Subject, auto_policy, build_proposal, exact_confirmer, from_rules
 from utils.config import load_settings
 
 IID = "i-0abc1234def567890"

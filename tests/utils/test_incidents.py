@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.incidents import (
+from agent.monitor.incidents import (
     ApprovalError,
     IncidentStore,
     IncidentStoreUnavailable,

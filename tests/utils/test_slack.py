@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from notify.outbox import Outbox
+from notify.slack_webhook import Alert, SlackNotifier, build_message
 from tests.utils.slack_server import DEFAULT_PATH, FakeSlackWebhook, Reply
 from utils.config import Settings
-from utils.outbox import Outbox
-from utils.slack import Alert, SlackNotifier, build_message
 
 SECRET = DEFAULT_PATH.rsplit("/", 1)[-1]
 

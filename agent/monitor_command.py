@@ -18,9 +18,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.monitor_models import CycleReport, MonitorEvent, incident_json
+from agent.monitor.incidents import IncidentHistory, IncidentStore, IncidentStoreUnavailable
+from agent.monitor.models import CycleReport, MonitorEvent, incident_json
 from utils.config import Settings
-from utils.incidents import IncidentHistory, IncidentStore, IncidentStoreUnavailable
 
 MAX_LIMIT = 10_000
 
@@ -53,7 +53,7 @@ def _start_sandbox(settings: Settings):
 
 async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
     from agent.mcp_client import open_session
-    from agent.monitor import Monitor, check_config
+    from agent.monitor.loop import Monitor, check_config
 
     check_config(settings)  # a broken aiops.toml is one line and exit 2, before anything starts
     failure: BaseException | None = None
@@ -162,7 +162,7 @@ def history_json(item: IncidentHistory) -> dict[str, Any]:
 
 
 def _history_lines(item: IncidentHistory) -> list[str]:
-    from agent.proposals import Proposal
+    from agent.monitor.proposals import Proposal
 
     inc, approval = item.incident, item.approval
     where = f"{inc.name} ({inc.instance_id})" if inc.name else (inc.instance_id or "no resource")

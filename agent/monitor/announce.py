@@ -10,10 +10,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from agent.monitor_models import CycleReport, MonitorEvent
-from agent.monitor_signals import Skips
-from utils.incidents import Incident
-from utils.slack import Alert, DeliveryResult, SlackNotifier
+from agent.monitor.incidents import Incident
+from agent.monitor.models import CycleReport, MonitorEvent
+from agent.monitor.signals import Skips
+from notify.slack_webhook import Alert, DeliveryResult, SlackNotifier
 
 log = logging.getLogger(__name__)
 

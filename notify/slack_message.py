@@ -1,6 +1,6 @@
 """Slack message text for tiered alerts: the words, the colours and the escaping of untrusted text.
 
-Split from utils/slack.py (delivery: webhooks, retries, outbox), which re-exports these names.
+Split from notify/slack_webhook.py (delivery: webhooks, retries, outbox), which re-exports these names.
 Message text always carries `Tier N`, the alarm, the resource (name and id), the top SOP and the
 proposed action (DESIGN.md "Tiers"). Alarm text is untrusted: it is escaped so it can neither
 mention (`<!channel>`) nor link; the only mention a message carries is the Tier 0 page's own.

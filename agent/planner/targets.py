@@ -15,9 +15,9 @@ import fnmatch
 import re
 from dataclasses import dataclass, field, replace
 
-from agent import vocab
-from agent.inventory_index import InventoryIndex, compact, name_key, stem
-from agent.textnorm import HANGUL_TOKEN, is_hangul
+from agent.planner import vocab
+from agent.planner.inventory_index import InventoryIndex, compact, name_key, stem
+from agent.planner.textnorm import HANGUL_TOKEN, is_hangul
 
 _TOKEN = re.compile(r"[\w.:*?/-]+|[,&+]")
 _ID = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")

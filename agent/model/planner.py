@@ -20,8 +20,8 @@ import httpx
 import mcp.types as mcp_types
 from pydantic import BaseModel
 
-from agent.ollama_tools import check_call, function_specs
-from agent.plan_types import Clarification, PlannedCall, PlanningContext
+from agent.model.tools import check_call, function_specs
+from agent.planner.types import Clarification, PlannedCall, PlanningContext
 
 DEFAULT_PORT = 11434
 PROBE_SECONDS = 1.5
@@ -79,13 +79,13 @@ class OllamaPlanner:
         except ImportError as exc:
             return ModelPlan(fallback_reason=f"langchain-ollama is not installed ({exc.name})")
         except Exception as exc:  # never raises: any failure means the rules planner answers
-            from agent.ollama_chat import failure_reason
+            from agent.model.chat import failure_reason
 
             return ModelPlan(fallback_reason=failure_reason(exc, self.where, self.model, self.timeout))
 
     async def _plan(self, request: str, tools: list[mcp_types.Tool], context: PlanningContext,
                     steps: list[tuple[PlannedCall, str]]) -> ModelPlan:
-        from agent.ollama_chat import build_messages, chat_model, chat_turn
+        from agent.model.chat import build_messages, chat_model, chat_turn
 
         if not tools:
             return ModelPlan(fallback_reason="no tools to offer the model")
@@ -168,7 +168,7 @@ def _text_of(content: Any) -> str:
 
 
 def system_prompt(context: PlanningContext) -> str:
-    template = resources.files("agent").joinpath("prompts/planner_system.md").read_text(encoding="utf-8")
+    template = resources.files("agent.model").joinpath("prompts/planner_system.md").read_text(encoding="utf-8")
     groups = context.log_groups[:MAX_LOG_GROUPS]
     group_lines = "\n".join(f"- {_clean(g)}" for g in groups) or "(none known)"
     if len(context.log_groups) > len(groups):

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.proposals import Proposal
+from agent.monitor.incidents import Approval, Incident
+from agent.monitor.proposals import Proposal
+from notify.slack_webhook import Alert, DeliveryResult
 from utils.config import ConfigError, Settings
-from utils.incidents import Approval, Incident
-from utils.slack import Alert, DeliveryResult
 
 if TYPE_CHECKING:
     from agent.mcp_client import ToolOutcome

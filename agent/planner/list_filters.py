@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from agent.inventory_index import InventoryIndex, stem
-from agent.targets import Hit
+from agent.planner.inventory_index import InventoryIndex, stem
+from agent.planner.targets import Hit
 
 if TYPE_CHECKING:
-    from agent.planner_reads import Request
+    from agent.planner.reads import Request
 
 _STATES = ("pending", "running", "stopping", "stopped", "shutting-down", "terminated")
 

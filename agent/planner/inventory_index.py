@@ -14,9 +14,9 @@ from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from agent import vocab
-from agent.plan_types import InventoryItem, PlanningContext
-from agent.textnorm import normalize
+from agent.planner import vocab
+from agent.planner.textnorm import normalize
+from agent.planner.types import InventoryItem, PlanningContext
 
 _SPLIT = re.compile(r"[-_.:/\s]+")
 _NOT_WORD = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off"})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.mcp_client import ToolSession
-from agent.monitor_signals import Instance, Skips
+from agent.monitor.signals import Instance, Skips
 
 LOOKUP_CONCURRENCY = 8
 # Above this many unknown instances one list_instances is cheaper than describing each.

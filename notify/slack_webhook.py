@@ -1,9 +1,9 @@
 """Tiered Slack alerts over incoming webhooks, with a durable outbox.
 
 The message itself (Alert, build_message, escaping, tier names and colours) is built in
-utils/slack_message.py and re-exported here; this module delivers it.
+notify/slack_message.py and re-exported here; this module delivers it.
 
-`notify()` first writes the message to the outbox (utils/outbox.py), then
+`notify()` first writes the message to the outbox (notify/outbox.py), then
 drains the outbox oldest-first, so a new alert never overtakes one that is
 still waiting and nothing is lost when Slack, the network or the webhook is
 broken. 429 and 5xx are retried by slack_sdk's own retry handlers within a
@@ -49,8 +49,8 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.webhook import WebhookClient
 
-from utils.outbox import Outbox
-from utils.slack_message import RESOLVED_COLOUR, TIER_COLOURS, TIER_NAMES, Alert, build_message, escape
+from notify.outbox import Outbox
+from notify.slack_message import RESOLVED_COLOUR, TIER_COLOURS, TIER_NAMES, Alert, build_message, escape
 
 if TYPE_CHECKING:
     from utils.config import Settings
@@ -427,7 +427,7 @@ def _classify(lane: _Lane, status: int, body: str, headers: Mapping[str, Any]) -
 
 
 def _quiet_sdk_logger() -> logging.Logger:
-    sdk_log = logging.getLogger("utils.slack.sdk")
+    sdk_log = logging.getLogger("notify.slack_webhook.sdk")
     sdk_log.setLevel(logging.CRITICAL)
     sdk_log.propagate = False
     return sdk_log

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent import vocab
-from agent.textnorm import mask
+from agent.planner import vocab
+from agent.planner.textnorm import mask
 
 ACTION_TOOLS = {"start": "start_instances", "stop": "stop_instances", "reboot": "reboot_instances",
                 "terminate": "terminate_instances"}

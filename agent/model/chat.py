@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_ollama import ChatOllama
 from ollama import ResponseError
 
-from agent.plan_types import PlannedCall
+from agent.planner.types import PlannedCall
 
 # Ollama's default context (2048-4096 tokens by version) silently cuts the oldest tokens, the
 # system prompt first, once 12 tool schemas and a 60-line inventory are in; 8192 fits them.

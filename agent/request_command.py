@@ -82,7 +82,7 @@ def _report(reply: Reply, as_json: bool) -> int:
     if as_json:
         sys.stdout.write(json.dumps(reply.as_json(), ensure_ascii=False, default=str) + "\n")
     else:
-        from agent.terminal import Terminal
+        from agent.terminal.io import Terminal
 
         Terminal(history_file=None).show_reply(reply)
     if status != 0 and (as_json or reply.status != "error"):  # show_reply already printed an error line

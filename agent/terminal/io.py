@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from agent.render import render_result
+from agent.terminal.render import render_result
 
 CONFIRM_TIMEOUT_SECONDS = 120
 TIER_STYLE = {0: "bold white on red", 1: "bold red", 2: "bold yellow"}

@@ -7,12 +7,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from agent import readargs, timeranges
-from agent.intents import Analysis
-from agent.inventory_index import InventoryIndex
-from agent.list_filters import list_filters
-from agent.plan_types import Clarification, PlannedCall, PlanningContext
-from agent.targets import Found, Resolution, combine, excluded_hits
+from agent.planner import readargs, timeranges
+from agent.planner.intents import Analysis
+from agent.planner.inventory_index import InventoryIndex
+from agent.planner.list_filters import list_filters
+from agent.planner.targets import Found, Resolution, combine, excluded_hits
+from agent.planner.types import Clarification, PlannedCall, PlanningContext
 
 _HELP_SHORT = ("Try e.g. 'list running instances', 'status of <name>', 'CPU of <name> over the last hour', "
                "'show alarms', 'errors in <log group> logs', 'cost last month', 'runbook for disk full'.")

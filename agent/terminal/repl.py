@@ -12,11 +12,11 @@ import signal
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from agent import commands
 from agent.chatops import ChatOps
-from agent.repl_monitor import MonitorControls
 from agent.runtime import Runtime, runtime
-from agent.terminal import Terminal
+from agent.terminal import commands
+from agent.terminal.io import Terminal
+from agent.terminal.monitor_panel import MonitorControls
 from utils.config import Settings
 
 HISTORY_FILE = "repl_history"
@@ -101,7 +101,7 @@ class Repl:
         with self.terminal.spinner("working…"):
             outcome = await self.rt.session.call(tool, arguments, confirmer=self.terminal.confirm)
         if outcome.ok:
-            from agent.render import render_result
+            from agent.terminal.render import render_result
 
             self.terminal.print(render_result(tool, outcome.data))
         else:

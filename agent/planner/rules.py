@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from agent import planner_reads as reads
-from agent.intents import ACTION_TOOLS, Analysis, analyse, compound_reason, mixed_reason
-from agent.inventory_index import InventoryIndex, index_for
-from agent.plan_types import Clarification, PlannedCall, PlanningContext
-from agent.targets import Resolution, find_groups, find_korean, find_names, group_lookup
-from agent.textnorm import QUOTED, is_hangul, mask, normalize
-from agent.vocab import STOPWORDS
+from agent.planner import reads
+from agent.planner.intents import ACTION_TOOLS, Analysis, analyse, compound_reason, mixed_reason
+from agent.planner.inventory_index import InventoryIndex, index_for
+from agent.planner.targets import Resolution, find_groups, find_korean, find_names, group_lookup
+from agent.planner.textnorm import QUOTED, is_hangul, mask, normalize
+from agent.planner.types import Clarification, PlannedCall, PlanningContext
+from agent.planner.vocab import STOPWORDS
 
 HELP = ("I can list, describe, start, stop, reboot or terminate instances, check their status or "
         "metrics, show alarms, search logs, report cost, and find SOPs. For example: "

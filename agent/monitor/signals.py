@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agent.tiers import TierDecision, TierRules, classify, is_status_check
-from utils.incidents import NewIncident
+from agent.monitor.incidents import NewIncident
+from agent.monitor.tiers import TierDecision, TierRules, classify, is_status_check
 
 DOWN_STATES = {"stopped": "stopped", "stopping": "stopped", "terminated": "terminated",
                "shutting-down": "terminated"}

@@ -13,9 +13,9 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from agent import vocab
-from agent.inventory_index import stem
-from agent.textnorm import HANGUL_TOKEN
+from agent.planner import vocab
+from agent.planner.inventory_index import stem
+from agent.planner.textnorm import HANGUL_TOKEN
 
 # First match wins: specific names before the bare topic word that defaults them.
 _METRICS: list[tuple[str, str]] = [

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from agent.repl import Repl
+    from agent.terminal.repl import Repl
 
 Handler = Callable[["Repl", str], Awaitable[None]]
 

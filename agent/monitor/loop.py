@@ -1,7 +1,7 @@
 """The background monitor: watches alarms, status checks and instance states; opens, pages and resolves incidents.
 
 It runs on the agent's asyncio loop and shares its one MCP session (`start()`/`stop()`), or one
-cycle at a time (`run_cycle()`, for `monitor --once`). State lives in SQLite (utils/incidents.py)
+cycle at a time (`run_cycle()`, for `monitor --once`). State lives in SQLite (agent/monitor/incidents.py)
 so separate processes, restarts and crashes neither repeat nor lose an incident. Nothing
 destructive runs here without a person's approval, except what `[auto_remediation]` allows
 (start and reboot only), and then with a confirmer that consents to that one exact call.
@@ -21,8 +21,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.mcp_client import ToolOutcome, ToolSession
-from agent.monitor_announce import Announcer
-from agent.monitor_models import (
+from agent.monitor.announce import Announcer
+from agent.monitor.incidents import (
+    Approval,
+    ApprovalError,
+    Counts,
+    Incident,
+    IncidentHistory,
+    IncidentStore,
+    IncidentStoreUnavailable,
+    parse_id,
+)
+from agent.monitor.models import (
     CycleReport,
     MonitorEvent,
     MonitorOptions,
@@ -34,8 +44,16 @@ from agent.monitor_models import (
     opened_line,
     where,
 )
-from agent.monitor_observe import DetailCache, Observation, add_details, observe
-from agent.monitor_signals import (
+from agent.monitor.observe import DetailCache, Observation, add_details, observe
+from agent.monitor.proposals import (
+    RISK_BY_TOOL,
+    Proposal,
+    Subject,
+    auto_policy,
+    build_proposal,
+    exact_confirmer,
+)
+from agent.monitor.signals import (
     Signal,
     Skips,
     agent_stopped,
@@ -44,21 +62,10 @@ from agent.monitor_signals import (
     state_signals,
     status_signals,
 )
-from agent.proposals import RISK_BY_TOOL, Proposal, Subject, auto_policy, build_proposal, exact_confirmer
-from agent.tiers import TierRules, is_status_check
+from agent.monitor.tiers import TierRules, is_status_check
+from notify.slack_webhook import Alert, DeliveryResult, SlackNotifier
 from utils.audit import AuditLog, AuditUnavailable
 from utils.config import Settings
-from utils.incidents import (
-    Approval,
-    ApprovalError,
-    Counts,
-    Incident,
-    IncidentHistory,
-    IncidentStore,
-    IncidentStoreUnavailable,
-    parse_id,
-)
-from utils.slack import Alert, DeliveryResult, SlackNotifier
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from agent.render import render_result
+from agent.terminal.render import render_result
 
 if TYPE_CHECKING:
-    from agent.repl import Repl
+    from agent.terminal.repl import Repl
 
 SIMULATE_KINDS = ("cpu", "status", "disk")
 
@@ -34,7 +34,7 @@ class MonitorControls:
 
     def _ensure(self):
         if self.monitor is None:
-            from agent.monitor import Monitor
+            from agent.monitor.loop import Monitor
 
             self.monitor = Monitor(self.repl.rt.session, self.repl.settings, on_event=self.on_event)
         return self.monitor
@@ -61,7 +61,7 @@ class MonitorControls:
         terminal = self.repl.terminal
         inc = event.incident
         if event.kind == "opened" and inc is not None:
-            from agent.proposals import Proposal
+            from agent.monitor.proposals import Proposal
 
             proposal = Proposal(**inc.proposal).describe(inc.name) if inc.proposal else "none"
             lines = [
@@ -80,7 +80,7 @@ class MonitorControls:
             terminal.print(event.message)
 
     async def approve(self, incident_id: str) -> None:
-        from utils.incidents import ApprovalError
+        from agent.monitor.incidents import ApprovalError
 
         monitor = self._ensure()
         try:
@@ -113,7 +113,7 @@ class MonitorControls:
         self.repl.terminal.info(f"(sandbox) {inc.alarm} returns to OK; the monitor posts the resolve next cycle")
 
     def reject(self, rest: str) -> None:
-        from utils.incidents import ApprovalError
+        from agent.monitor.incidents import ApprovalError
 
         incident_id, _, reason = rest.partition(" ")
         try:
