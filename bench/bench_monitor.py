@@ -151,7 +151,7 @@ async def latency(url: str, interval: float) -> dict:
     from agent.mcp_client import open_session
     from agent.monitor.loop import Monitor
     from notify.slack_webhook import SlackNotifier
-    from tests.utils.slack_server import FakeSlackWebhook
+    from tests.notify.slack_server import FakeSlackWebhook
     from utils.config import load_settings
     from utils.sandbox import seed_estate, simulate_alarm
 

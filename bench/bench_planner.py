@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from agent.planner.inventory_index import build_index  # noqa: E402
 from agent.planner.rules import plan_offline  # noqa: E402
-from tests.agent.expect import TODAY, check  # noqa: E402
-from tests.agent.fleets import (  # noqa: E402
+from tests.agent.planner.expect import TODAY, check  # noqa: E402
+from tests.agent.planner.fleets import (  # noqa: E402
     generated_fleet,
     heldout_fleet,
     heldout_fleet_2,
@@ -34,9 +34,9 @@ from tests.agent.fleets import (  # noqa: E402
     second_fleet,
     styled_fleet,
 )
-from tests.agent.heldout_cases import HELDOUT, HELDOUT_2  # noqa: E402
-from tests.agent.planner_cases import MAIN  # noqa: E402
-from tests.agent.planner_cases_other import SECOND, THIRD  # noqa: E402
+from tests.agent.planner.heldout_cases import HELDOUT, HELDOUT_2  # noqa: E402
+from tests.agent.planner.planner_cases import MAIN  # noqa: E402
+from tests.agent.planner.planner_cases_other import SECOND, THIRD  # noqa: E402
 
 
 def _accuracy(table, ctx) -> dict:

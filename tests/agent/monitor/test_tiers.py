@@ -8,7 +8,7 @@ from agent.mcp_client import open_session
 from agent.monitor.loop import Monitor
 from agent.monitor.tiers import TierRules, classify
 from notify.slack_webhook import SlackNotifier
-from tests.agent.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
+from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
 from utils.config import ConfigError, load_settings
 from utils.sandbox import simulate_alarm
 

@@ -3,8 +3,8 @@ share nothing with fleet A, to show the rules do not depend on names they were w
 
 from __future__ import annotations
 
-from tests.agent.expect import call, clarify
-from tests.agent.planner_cases import (
+from tests.agent.planner.expect import call, clarify
+from tests.agent.planner.planner_cases import (
     THIS_MONTH,
     cost,
     describe,

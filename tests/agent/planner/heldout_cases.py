@@ -18,8 +18,8 @@ Record (first run of each batch, before any change prompted by it):
 
 from __future__ import annotations
 
-from tests.agent.expect import Contains, call, clarify
-from tests.agent.fleets import instance_id
+from tests.agent.planner.expect import Contains, call, clarify
+from tests.agent.planner.fleets import instance_id
 
 HELDOUT = [
     # actions (English)

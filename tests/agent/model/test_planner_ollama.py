@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from agent.model.planner import ModelPlan, OllamaPlanner
 from agent.planner.types import PlannedCall
-from tests.agent.fleets import generated_fleet, sandbox_fleet
+from tests.agent.planner.fleets import generated_fleet, sandbox_fleet
 from tests.fake_ollama import FakeOllama, Reply
 
 MODEL = "llama3.1:8b"

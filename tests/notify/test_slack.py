@@ -15,7 +15,7 @@ import pytest
 
 from notify.outbox import Outbox
 from notify.slack_webhook import Alert, SlackNotifier, build_message
-from tests.utils.slack_server import DEFAULT_PATH, FakeSlackWebhook, Reply
+from tests.notify.slack_server import DEFAULT_PATH, FakeSlackWebhook, Reply
 from utils.config import Settings
 
 SECRET = DEFAULT_PATH.rsplit("/", 1)[-1]

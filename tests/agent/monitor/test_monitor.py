@@ -21,9 +21,9 @@ from agent.monitor.incidents import ApprovalError
 from agent.monitor.loop import Monitor
 from agent.monitor.models import MonitorEvent
 from notify.slack_webhook import SlackNotifier
-from tests.agent.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
+from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
 from tests.helpers import REPO, state_of
-from tests.utils.slack_server import FakeSlackWebhook, Reply
+from tests.notify.slack_server import FakeSlackWebhook, Reply
 from utils.audit import AuditLog
 from utils.config import load_settings
 from utils.sandbox import clear_alarm, simulate_alarm

@@ -8,8 +8,8 @@ share nothing with A. Roughly a third of the requests are Korean. Today is `expe
 
 from __future__ import annotations
 
-from tests.agent.expect import Contains, call, clarify
-from tests.agent.fleets import instance_id
+from tests.agent.planner.expect import Contains, call, clarify
+from tests.agent.planner.fleets import instance_id
 
 WEB, WEB2 = ["web-1", "web-2"], ["web-2"]
 API = ["api-1", "api-2"]

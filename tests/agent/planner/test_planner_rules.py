@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from agent.planner.rules import plan, plan_offline
 from agent.planner.types import Clarification, InventoryItem, PlannedCall, PlanningContext
-from tests.agent.expect import TODAY, check
-from tests.agent.fleets import (
+from tests.agent.planner.expect import TODAY, check
+from tests.agent.planner.fleets import (
     generated_fleet,
     heldout_fleet,
     heldout_fleet_2,
@@ -23,9 +23,9 @@ from tests.agent.fleets import (
     second_fleet,
     styled_fleet,
 )
-from tests.agent.heldout_cases import HELDOUT, HELDOUT_2
-from tests.agent.planner_cases import MAIN, MAIN_KO
-from tests.agent.planner_cases_other import SECOND, THIRD
+from tests.agent.planner.heldout_cases import HELDOUT, HELDOUT_2
+from tests.agent.planner.planner_cases import MAIN, MAIN_KO
+from tests.agent.planner.planner_cases_other import SECOND, THIRD
 
 FLEET_A, FLEET_B, FLEET_C, FLEET_D = sandbox_fleet(), second_fleet(), heldout_fleet(), styled_fleet()
 FLEET_E = heldout_fleet_2()
