@@ -52,19 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--json", action="store_true")
     monitor.add_argument("--interval", type=float, default=None, help="seconds between cycles")
 
-    sop = sub.add_parser("sop", parents=[shared], help="manage the SOP knowledge base")
-    sop_sub = sop.add_subparsers(dest="sop_command", required=True, parser_class=OneLineParser)
-    sop_add = sop_sub.add_parser("add", help="add markdown files or folders")
-    sop_add.add_argument("paths", nargs="+")
-    sop_add.add_argument("--json", action="store_true")
-    sop_list = sop_sub.add_parser("list", help="list stored SOPs")
-    sop_list.add_argument("--json", action="store_true")
-    sop_search = sop_sub.add_parser("search", help="search SOPs ('-' reads one query per line)")
-    sop_search.add_argument("query")
-    sop_search.add_argument("--k", type=int, default=5)
-    sop_search.add_argument("--json", action="store_true")
-    sop_remove = sop_sub.add_parser("remove", help="remove a SOP by id or path")
-    sop_remove.add_argument("id")
+    from sop.cli import add_parser as add_sop_parser
+
+    add_sop_parser(sub, [shared], OneLineParser)
 
     incidents = sub.add_parser("incidents", parents=[shared], help="show the incident timeline")
     incidents.add_argument("--json", action="store_true")

@@ -7,23 +7,23 @@ No confirmer means every confirmation is answered No, server-side guards decide 
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agent.catalog import Catalog
 from agent.mcp_client import Confirmer, ToolOutcome, ToolSession
-from agent.planner.rules import plan_offline
+from agent.planner import plan_offline
 from agent.planner.types import Clarification, InventoryItem, PlannedCall, PlanningContext
+from utils.names import name_key
 
-MUTATING_TOOLS = {"start_instances", "stop_instances", "reboot_instances", "terminate_instances"}
-DESTRUCTIVE_TOOLS = MUTATING_TOOLS - {"start_instances"}
-INSTANCE_ARGUMENTS = ("instances", "instance")
 MAX_MODEL_STEPS = 3
 # The inventory is re-read at most this often for planning; actions re-resolve server-side anyway.
 CONTEXT_TTL_SECONDS = 5.0
 MAX_REQUEST_CHARS = 2000
+# The server's resource of every CloudWatch Logs group name (a JSON list).
+ALL_LOG_GROUPS = "aiops://log-groups/all"
 
 
 class Target(BaseModel):
@@ -82,7 +82,7 @@ class ChatOps:
         instances = [InventoryItem(**i) for i in (listed.data or {}).get("instances", [])] if listed.ok else []
         groups: list[str] = []
         try:
-            read = await self.session.read_resource("aiops://log-groups/all")
+            read = await self.session.read_resource(ALL_LOG_GROUPS)
             groups = json.loads(read) if read else []
         except Exception:  # log groups only sharpen planning; their absence is not an error
             groups = []
@@ -104,11 +104,13 @@ class ChatOps:
         if model.final_text is not None and model.call is None:
             return Plan(planner="ollama", final_text=model.final_text)
         call = model.call.model_copy(update={"planner": "ollama"})
-        if call.tool in MUTATING_TOOLS and not _asked_for(call, offline, context):
+        catalog = self.session.catalog
+        if catalog.is_mutating(call.tool) and not _asked_for(call, offline, context, catalog):
             # Injection guard: a state change must be exactly what the person asked for — same action,
             # same machines — not what a model (or text it read in a log, alarm or SOP) made up.
             # The deterministic reading of the request decides.
-            note = f"the model proposed {call.tool} on {_ids(call, context) or 'nothing'}, which the request does not ask for"
+            proposed = _ids(call, context, catalog) or "nothing"
+            note = f"the model proposed {call.tool} on {proposed}, which the request does not ask for"
             return self._finish(Plan(planner="rules", note=note), offline, context)
         return self._finish(Plan(planner="ollama"), call, context)
 
@@ -117,7 +119,7 @@ class ChatOps:
             plan.clarification = outcome
             return plan
         plan.call = outcome
-        plan.targets = targets_of(outcome, context)
+        plan.targets = targets_of(outcome, context, self.session.catalog)
         return plan
 
     async def run(self, text: str, confirmer: Confirmer | None = None, dry_run: bool = False) -> Reply:
@@ -128,7 +130,8 @@ class ChatOps:
         # but only when the person asked for an action and the first step merely looked.
         while (
             plan.planner == "ollama" and reply.outcome is not None and reply.outcome.ok
-            and plan.call and plan.call.tool not in MUTATING_TOOLS and _wants_action(text, await self.context())
+            and plan.call and not self.session.catalog.is_mutating(plan.call.tool)
+            and _wants_action(text, await self.context(), self.session.catalog)
             and len(steps) < MAX_MODEL_STEPS - 1
         ):
             steps.append((plan.call, _summary(reply.outcome)))
@@ -140,44 +143,37 @@ class ChatOps:
 
     async def execute(self, plan: Plan, confirmer: Confirmer | None, dry_run: bool = False) -> Reply:
         if plan.clarification is not None:
-            return Reply(plan=plan, status="error", message=_clarify_text(plan.clarification))
+            return Reply(plan=plan, status="error", message=clarification_text(plan.clarification))
         if plan.call is None:
             return Reply(plan=plan, status="ok", message=plan.final_text or "")
         call = plan.call
         arguments = dict(call.arguments)
-        if dry_run and call.tool in MUTATING_TOOLS:
+        mutating = self.session.catalog.is_mutating(call.tool)
+        if dry_run and mutating:
             arguments["dry_run"] = True
         outcome = await self.session.call(call.tool, arguments, confirmer=confirmer)
-        if call.tool in MUTATING_TOOLS:
+        if mutating:
             self.invalidate()  # states changed; the next plan must see them
         status = "ok" if outcome.status in {"ok", "dry_run"} else outcome.status
         return Reply(plan=plan, status=status, message=outcome.message, outcome=outcome)
 
 
-def targets_of(call: PlannedCall, context: PlanningContext) -> list[Target]:
-    """Every instance the call acts on or reads, as id and Name (DESIGN.md `targets`)."""
-    refs: list[str] = []
-    for key in INSTANCE_ARGUMENTS:
-        value = call.arguments.get(key)
-        if isinstance(value, str):
-            refs.append(value)
-        elif isinstance(value, list):
-            refs.extend(v for v in value if isinstance(v, str))
+def targets_of(call: PlannedCall, context: PlanningContext, catalog: Catalog) -> list[Target]:
+    """Every instance the call acts on or reads, as id and Name (the `targets` of `--json`).
+
+    The offline planner names instances by id; a model may name them by Name, matched with the
+    server's own rule (utils/names.py). The server still resolves for itself before acting.
+    """
     by_id = {i.instance_id: i for i in context.instances}
     by_name: dict[str, list[InventoryItem]] = {}
     for item in context.instances:
         if item.name and item.state != "terminated":
-            by_name.setdefault(_squash(item.name), []).append(item)
+            by_name.setdefault(name_key(item.name), []).append(item)
     targets: list[Target] = []
-    for ref in refs:
-        item = by_id.get(ref.strip()) or _unique_name(by_name, _squash(ref))
+    for ref in catalog.instance_refs(call.tool, call.arguments):
+        item = by_id.get(ref.strip()) or _unique_name(by_name, name_key(ref))
         targets.append(Target(instance_id=item.instance_id, name=item.name) if item else Target(instance_id=ref))
     return targets
-
-
-def _squash(name: str) -> str:
-    """The server's name matching: case, spaces, dashes, dots and underscores do not count."""
-    return re.sub(r"[\s_\-.]+", "", name.casefold())
 
 
 def _unique_name(by_name: dict[str, list[InventoryItem]], key: str) -> InventoryItem | None:
@@ -188,26 +184,30 @@ def _unique_name(by_name: dict[str, list[InventoryItem]], key: str) -> Inventory
     return prefixed[0] if len(prefixed) == 1 else None
 
 
-def _ids(call: PlannedCall, context: PlanningContext) -> set[str]:
-    return {t.instance_id for t in targets_of(call, context)}
+def _ids(call: PlannedCall, context: PlanningContext, catalog: Catalog) -> set[str]:
+    return {t.instance_id for t in targets_of(call, context, catalog)}
 
 
-def _asked_for(call: PlannedCall, offline: PlannedCall | Clarification, context: PlanningContext) -> bool:
+def _asked_for(call: PlannedCall, offline: PlannedCall | Clarification, context: PlanningContext,
+               catalog: Catalog) -> bool:
     # A Clarification means the offline reader saw no clear action and targets: then neither may the model.
     return (isinstance(offline, PlannedCall) and offline.tool == call.tool
-            and _ids(offline, context) == _ids(call, context))
+            and _ids(offline, context, catalog) == _ids(call, context, catalog))
 
 
-def _wants_action(text: str, context: PlanningContext) -> bool:
+def _wants_action(text: str, context: PlanningContext, catalog: Catalog) -> bool:
     offline = plan_offline(text, context)
-    return isinstance(offline, PlannedCall) and offline.tool in MUTATING_TOOLS
+    return isinstance(offline, PlannedCall) and catalog.is_mutating(offline.tool)
 
 
 def _summary(outcome: ToolOutcome, limit: int = 1500) -> str:
     return json.dumps(outcome.data, ensure_ascii=False, default=str)[:limit] if outcome.data else outcome.message
 
 
-def _clarify_text(clarification: Clarification) -> str:
+def clarification_text(clarification: Clarification | None) -> str:
+    """A clarification as one line: the question and, when there are any, what might be meant."""
+    if clarification is None:
+        return "could not plan the request"
     if clarification.candidates:
         return f"{clarification.message} (candidates: {', '.join(clarification.candidates[:8])})"
     return clarification.message

@@ -71,15 +71,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sop(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        from sop import cli as sop_cli
-    except ImportError:
-        return fail("the SOP store is not available yet")
-    home = settings.home
-    if args.sop_command == "add":
-        return sop_cli.cmd_add(home, args.paths, args.json)
-    if args.sop_command == "list":
-        return sop_cli.cmd_list(home, args.json)
-    if args.sop_command == "search":
-        return sop_cli.cmd_search(home, args.query, args.k, args.json)
-    return sop_cli.cmd_remove(home, args.id)
+    from sop import cli as sop_cli
+
+    def known_tools() -> list[str]:
+        from mcp_server.server import tool_names
+
+        return tool_names(settings)
+
+    return sop_cli.run(args, settings.home, known_tools)

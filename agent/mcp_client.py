@@ -16,10 +16,51 @@ import mcp.types as mcp_types
 from mcp import Client
 from pydantic import BaseModel, Field
 
+from agent.catalog import Catalog
 from utils.config import Settings
 
-Confirmer = Callable[[str], Awaitable[bool]]
 CLIENT_VERSION = "0.1.0"
+# Where the server puts a confirmation's facts: on the `confirm` property of the requested schema.
+CONFIRMATION_KEY = "x-aiops-confirmation"
+
+
+class ConfirmTarget(BaseModel):
+    instance_id: str
+    name: str | None = None
+    state: str | None = None
+    env: str | None = None
+
+
+class ConfirmationRequest(BaseModel):
+    """What the server asks a person to confirm: the facts as data, and the same in words.
+
+    `action` is None when the server sent no facts (another server, or an older one); a confirmer
+    then has only `message` to show, and the ones that consent automatically refuse.
+    """
+
+    message: str
+    action: str | None = None
+    tool: str | None = None
+    risk: str | None = None
+    consequence: str | None = None
+    production: bool = False
+    targets: list[ConfirmTarget] = Field(default_factory=list)
+
+    @classmethod
+    def from_params(cls, params: Any) -> ConfirmationRequest:
+        message = getattr(params, "message", "") or ""
+        schema = getattr(params, "requested_schema", None) or {}
+        answer = (schema.get("properties") or {}).get("confirm") if isinstance(schema, dict) else None
+        facts = answer.get(CONFIRMATION_KEY) if isinstance(answer, dict) else None
+        if not isinstance(facts, dict):
+            return cls(message=message)
+        try:
+            return cls(message=message, **facts)
+        except ValueError:  # malformed facts: show the words, consent to nothing automatically
+            return cls(message=message)
+
+
+Confirmer = Callable[[ConfirmationRequest], Awaitable[bool]]
 
 _confirmer: contextvars.ContextVar[Confirmer | None] = contextvars.ContextVar("confirmer", default=None)
 
@@ -42,9 +83,11 @@ class ToolSession:
     def __init__(self, client: Client):
         self._client = client
         self.tools: list[mcp_types.Tool] = []
+        self.catalog = Catalog()
 
     async def refresh_tools(self) -> list[mcp_types.Tool]:
         self.tools = list((await self._client.list_tools()).tools)
+        self.catalog = Catalog(self.tools)
         return self.tools
 
     def tool(self, name: str) -> mcp_types.Tool | None:
@@ -66,14 +109,17 @@ class ToolSession:
             return ToolOutcome(tool=tool, arguments=arguments, status="error", message=f"MCP call failed: {exc}")
         finally:
             _confirmer.reset(token)
-        return outcome_from_result(tool, arguments, result)
+        return outcome_from_result(tool, arguments, result, self.catalog.is_mutating(tool))
 
 
-def outcome_from_result(tool: str, arguments: dict[str, Any], result: mcp_types.CallToolResult) -> ToolOutcome:
+def outcome_from_result(
+    tool: str, arguments: dict[str, Any], result: mcp_types.CallToolResult, mutating: bool
+) -> ToolOutcome:
     data = result.structured_content
     text = " ".join(c.text for c in result.content if isinstance(c, mcp_types.TextContent)).strip()
     if not result.is_error:
-        status = (data or {}).get("status", "ok") if tool.endswith("_instances") and tool != "list_instances" else "ok"
+        # A mutating tool's result carries its own status (ok or dry_run); a read's is just ok.
+        status = (data or {}).get("status", "ok") if mutating else "ok"
         return ToolOutcome(tool=tool, arguments=arguments, status=status,
                            message=(data or {}).get("message", ""), data=data)
     if data and data.get("status") in {"declined", "refused", "error"}:
@@ -88,7 +134,7 @@ async def _elicit(_ctx: Any, params: Any) -> mcp_types.ElicitResult:
     if confirmer is None:
         return mcp_types.ElicitResult(action="decline")
     try:
-        yes = await confirmer(params.message)
+        yes = await confirmer(ConfirmationRequest.from_params(params))
     except Exception:  # a broken prompt is a No
         yes = False
     if yes:

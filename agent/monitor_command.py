@@ -31,24 +31,14 @@ def run_monitor(args: argparse.Namespace, settings: Settings) -> int:
             sys.stderr.write("error: --interval must be a number of seconds above 0\n")
             return 2
         settings.poll_seconds = args.interval
-    sandbox = _start_sandbox(settings) if settings.sandbox else None
+    from utils.sandbox import start_private_sandbox
+
+    sandbox = start_private_sandbox(settings) if settings.sandbox else None
     try:
         return asyncio.run(_monitor(args, settings))
     finally:
         if sandbox is not None:
             sandbox.stop()
-
-
-def _start_sandbox(settings: Settings):
-    from utils.sandbox import Sandbox, isolate_process_for_sandbox
-
-    sandbox = Sandbox(region=settings.region)
-    url = sandbox.start()
-    # Before any client exists, so nothing in this process can reach real AWS.
-    isolate_process_for_sandbox(url, sandbox.region)
-    settings.aws_endpoint_url, settings.aws_profile = url, None
-    sandbox.seed()
-    return sandbox
 
 
 async def _monitor(args: argparse.Namespace, settings: Settings) -> int:

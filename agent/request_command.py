@@ -7,7 +7,8 @@ import json
 import sys
 import threading
 
-from agent.chatops import DESTRUCTIVE_TOOLS, ChatOps, Reply
+from agent.chatops import ChatOps, Reply, clarification_text
+from agent.mcp_client import ConfirmationRequest
 from agent.runtime import runtime
 from utils.config import Settings
 
@@ -29,7 +30,7 @@ async def _oneshot(args, settings: Settings) -> int:
         if args.command == "plan":
             plan = await chat.plan(text)
             reply = Reply(plan=plan, status="planned" if plan.call else "error",
-                          message=plan.note or "" if plan.call else _clarification(plan))
+                          message=plan.note or "" if plan.call else clarification_text(plan.clarification))
         else:
             reply = await _ask(chat, text, args, settings.confirm_timeout_seconds)
     return _report(reply, args.json)
@@ -52,29 +53,22 @@ def _read_answer(timeout: float) -> str:
 async def _ask(chat: ChatOps, text: str, args, chat_timeout: float) -> Reply:
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
 
-    async def confirm(message: str) -> bool:
+    async def confirm(request: ConfirmationRequest) -> bool:
         if args.yes:
             return True
         if not interactive:
             return False
-        sys.stderr.write(message + " ")
+        sys.stderr.write(request.message + " ")
         sys.stderr.flush()
         answer = await asyncio.to_thread(_read_answer, chat_timeout)
         return answer.strip().lower() in {"y", "yes"}
 
     reply = await chat.run(text, confirm, dry_run=args.dry_run)
     call = reply.plan.call
-    destructive = call is not None and call.tool in DESTRUCTIVE_TOOLS
+    destructive = call is not None and call.tool in chat.session.catalog.destructive
     if destructive and reply.status == "declined" and not args.yes and not interactive:
         reply.status, reply.message = "refused", NO_TERMINAL
     return reply
-
-
-def _clarification(plan) -> str:
-    c = plan.clarification
-    if c is None:
-        return "could not plan the request"
-    return f"{c.message} (candidates: {', '.join(c.candidates[:8])})" if c.candidates else c.message
 
 
 def _report(reply: Reply, as_json: bool) -> int:

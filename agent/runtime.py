@@ -25,10 +25,8 @@ async def choose_planner(settings: Settings) -> tuple[Any | None, str]:
     """(model planner or None, one line saying which planner serves and why)."""
     if settings.planner == "rules":
         return None, "offline planner (--planner rules)"
-    try:
-        from agent.model.planner import OllamaPlanner
-    except ImportError:
-        return None, "offline planner (the Ollama planner is not installed)"
+    from agent.model.planner import OllamaPlanner
+
     planner = OllamaPlanner.from_settings(settings)
     problem = await planner.probe()
     if problem is None:
@@ -39,30 +37,17 @@ async def choose_planner(settings: Settings) -> tuple[Any | None, str]:
     return None, f"{problem} — using the offline planner"
 
 
-def start_sandbox(settings: Settings, background: bool) -> Any:
-    """Start moto on loopback and point this process (and its children) at it, never at real AWS."""
-    from utils.sandbox import Sandbox, isolate_process_for_sandbox
-
-    sandbox = Sandbox(region=settings.region)
-    if background:
-        # Start moto on a thread while the MCP server spawns: the server reaches AWS only on its
-        # first call, and the REPL waits for `sandbox.ready` before sending one.
-        url = sandbox.reserve()
-        sandbox.seed_in_background(start=True)
-    else:
-        url = sandbox.start()
-        sandbox.seed()
-    isolate_process_for_sandbox(url, sandbox.region)
-    settings.aws_endpoint_url = url
-    settings.aws_profile = None
-    return sandbox
-
-
 @asynccontextmanager
 async def runtime(
     settings: Settings, *, client_name: str, background_seed: bool = False
 ) -> AsyncIterator[Runtime]:
-    sandbox = start_sandbox(settings, background_seed) if settings.sandbox else None
+    sandbox = None
+    if settings.sandbox:
+        from utils.sandbox import start_private_sandbox
+
+        # Deferred: moto starts on a thread while the session opens; the REPL waits for `ready`
+        # before its first AWS call.
+        sandbox = start_private_sandbox(settings, seed="deferred" if background_seed else "now")
     try:
         planner_task = asyncio.create_task(choose_planner(settings))
         async with open_session(settings, client_name=client_name) as session:

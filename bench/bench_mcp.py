@@ -72,13 +72,13 @@ def process_time(*args: str, runs: int = 5) -> dict:
 
 
 def resolution() -> dict:
-    from mcp_server.inventory import InventoryIndex
+    from mcp_server.inventory import FleetIndex
     from mcp_server.models import InstanceSummary
 
     fleet = [InstanceSummary(instance_id=f"i-{n:017x}", name=f"svc-{n % 500}-node-{n}", state="running",
                              tags={"Name": f"svc-{n % 500}-node-{n}"}) for n in range(5000)]
     t = time.perf_counter()
-    index = InventoryIndex(fleet)
+    index = FleetIndex(fleet)
     build = time.perf_counter() - t
     refs = [f"SVC {n % 500} node {n}" for n in range(0, 5000, 5)]
     t = time.perf_counter()

@@ -129,7 +129,7 @@ async def big_cycle(cycles: int) -> dict:
             samples = []
             for _ in range(3):
                 t = time.perf_counter()
-                await session.call(tool, {"state": "ALARM"} if tool == "list_alarms" else {})
+                await session.call(tool, {"state": "ALARM", "max": 10_000} if tool == "list_alarms" else {})
                 samples.append(time.perf_counter() - t)
             floor[tool] = ms(samples)
     return {

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agent.planner import plan_offline  # noqa: E402
 from agent.planner.inventory_index import build_index  # noqa: E402
-from agent.planner.rules import plan_offline  # noqa: E402
 from tests.agent.planner.expect import TODAY, check  # noqa: E402
 from tests.agent.planner.fleets import (  # noqa: E402
     generated_fleet,

@@ -5,7 +5,7 @@
 1. Ingest: the 108-runbook corpus into a fresh store, in a fresh process, model load included.
 2. Search: a separate process (so its peak RSS is the search path's own) warms up, then
    times every alert text of tests/sop/alert_cases.yaml `--repeat` times; median and p95.
-3. Batch: wall time of `python -m sop.cli search - --json` answering 40 queries, start-up included.
+3. Batch: wall time of `python main.py sop search - --json` answering 40 queries, start-up included.
 4. Accuracy: top-1 / top-3 per case set, plain vector search against the final ranking, on
    the corpus alone and on the realistic store (shipped library + corpus).
 
@@ -104,8 +104,14 @@ def ingest_worker(home: Path, corpus: Path) -> dict:
     return {"seconds": seconds, "added": report.added, "skipped": report.skipped, "failed": report.failed}
 
 
-def _run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(args, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=900)
+def _sop(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python main.py sop ARGS...` against the SOP store in `home`."""
+    return _run([sys.executable, "main.py", "sop", *args], stdin, {"AIOPS_HOME": str(home)})
+
+
+def _run(args: list[str], stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(args, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **(env or {})})
     if done.returncode != 0:
         sys.exit(f"bench_sop: {' '.join(args[:4])} failed: {done.stderr.strip()[:300]}")
     return done
@@ -134,12 +140,12 @@ def main() -> None:
         counts = json.loads(_run([*worker, "--ingest-worker", str(corpus_only)]).stdout)
         ingest_seconds = counts.pop("seconds")
         started = time.perf_counter()
-        _run([sys.executable, "-m", "sop.cli", "--home", str(full), "list", "--json"])
+        _sop(full, "list", "--json")
         library_seconds = time.perf_counter() - started
-        _run([sys.executable, "-m", "sop.cli", "--home", str(full), "add", str(corpus), "--json"])
+        _sop(full, "add", str(corpus), "--json")
         queries = "\n".join(c["alert"] for c in _cases()["prometheus"][:40]) + "\n"
         started = time.perf_counter()
-        batch = _run([sys.executable, "-m", "sop.cli", "--home", str(full), "search", "-", "--json"], queries)
+        batch = _sop(full, "search", "-", "--json", stdin=queries)
         batch_seconds = time.perf_counter() - started
         assert len(batch.stdout.splitlines()) == 40
         measured = json.loads(_run([*worker, "--search-worker", str(corpus_only), str(full)]).stdout)

@@ -10,6 +10,9 @@ ALARM_STATES = {"ALARM", "OK", "INSUFFICIENT_DATA"}
 STATISTICS = {"Average", "Maximum", "Minimum", "Sum", "SampleCount"}
 # Metrics the CloudWatch agent publishes; everything else is the EC2 namespace.
 AGENT_METRICS = {"mem_used_percent", "disk_used_percent", "swap_used_percent", "MemoryUtilization"}
+# A page a model's context can hold; the monitor asks for up to the maximum.
+DEFAULT_LISTED_ALARMS = 100
+MAX_LISTED_ALARMS = 10_000
 MAX_MINUTES = 15 * 24 * 60  # CloudWatch keeps 1-minute data for 15 days
 
 
@@ -41,7 +44,9 @@ def fetch_alarms(cloudwatch, state: str | None = None) -> list[Alarm]:
     return alarms
 
 
-def list_alarms(cloudwatch, state: str | None = None) -> AlarmList:
+def list_alarms(cloudwatch, state: str | None = None, limit: int = DEFAULT_LISTED_ALARMS) -> AlarmList:
+    if not 1 <= limit <= MAX_LISTED_ALARMS:
+        raise ValueError(f"max must be between 1 and {MAX_LISTED_ALARMS}")
     if state:
         state = state.strip().upper()
         if state not in ALARM_STATES:
@@ -49,7 +54,8 @@ def list_alarms(cloudwatch, state: str | None = None) -> AlarmList:
     alarms = fetch_alarms(cloudwatch, state)
     # Firing first: that is what a person asking about alarms wants to see.
     alarms.sort(key=lambda a: (a.state != "ALARM", a.name.casefold()))
-    return AlarmList(alarms=alarms, count=len(alarms), firing=sum(a.state == "ALARM" for a in alarms))
+    return AlarmList(alarms=alarms[:limit], count=len(alarms), firing=sum(a.state == "ALARM" for a in alarms),
+                     has_more_results=len(alarms) > limit)
 
 
 def get_metric_statistics(

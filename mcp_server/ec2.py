@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
+from mcp_server.catalog import ACTIONS
 from mcp_server.errors import aws_error_code, describe_aws_error
 from mcp_server.inventory import env_of, fetch_inventory, fetch_raw, resolve_targets, summarize
 from mcp_server.models import (
@@ -21,12 +22,6 @@ VALID_STATES = {"pending", "running", "stopping", "stopped", "shutting-down", "t
 # Enough for any person or model to read; the count says how many there really were.
 MAX_LISTED = 1000
 
-_ACTION_CALLS = {
-    "start": ("start_instances", "StartingInstances"),
-    "stop": ("stop_instances", "StoppingInstances"),
-    "reboot": ("reboot_instances", None),
-    "terminate": ("terminate_instances", "TerminatingInstances"),
-}
 
 
 def list_instances(
@@ -135,14 +130,14 @@ def change_state(
     ec2, action: str, targets: list[InstanceSummary], dry_run: bool = False
 ) -> ActionResult:
     """Call EC2 for the action. Guards have already run; this only acts and reports."""
-    method, result_key = _ACTION_CALLS[action]
+    declared = ACTIONS[action]
     ids = [t.instance_id for t in targets]
     changes = {
         t.instance_id: TargetChange(instance_id=t.instance_id, name=t.name, env=t.env, previous_state=t.state)
         for t in targets
     }
     try:
-        response = getattr(ec2, method)(InstanceIds=ids, DryRun=dry_run)
+        response = getattr(ec2, declared.tool)(InstanceIds=ids, DryRun=dry_run)
     except Exception as exc:
         code = aws_error_code(exc)
         if dry_run and code == "DryRunOperation":
@@ -159,7 +154,9 @@ def change_state(
             action=action, status="error", dry_run=dry_run, targets=list(changes.values()),
             message=describe_aws_error(exc, "EC2"),
         )
-    for item in (response.get(result_key) or []) if result_key else []:
+    # StartingInstances, StoppingInstances, TerminatingInstances; a reboot answers with no states.
+    changed = next((v for k, v in response.items() if k.endswith("Instances") and isinstance(v, list)), [])
+    for item in changed:
         change = changes.get(item.get("InstanceId"))
         if change:
             change.current_state = (item.get("CurrentState") or {}).get("Name")
@@ -167,10 +164,9 @@ def change_state(
     if action == "reboot":
         for change in changes.values():
             change.current_state = change.previous_state
-    past = {"start": "started", "stop": "stopped", "reboot": "rebooted", "terminate": "terminated"}[action]
     return ActionResult(
         action=action, status="ok", targets=list(changes.values()),
-        message=f"{past} {_names(targets)}",
+        message=f"{declared.past} {_names(targets)}",
     )
 
 

@@ -8,16 +8,17 @@ import anyio.to_thread
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, TextContent
 from pydantic import BeforeValidator, Field
 
 from mcp_server import ec2
+from mcp_server.catalog import ACTIONS, DESTRUCTIVE_ACTIONS, READ_ONLY, read_meta
 from mcp_server.guards import (
-    DESTRUCTIVE_ACTIONS,
     Confirmation,
     GuardVerdict,
     check_guards,
     confirmation_message,
+    confirmation_schema,
 )
 from mcp_server.models import (
     ActionResult,
@@ -27,8 +28,6 @@ from mcp_server.models import (
     TargetChange,
 )
 from mcp_server.state import caller_of, run_aws, state_of
-
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=True)
 
 # Outcomes of the confirmation step that are not an answer from a person.
 NOT_ASKED = "not-asked"
@@ -106,7 +105,7 @@ def _action_tool(action: str):
         elicitation = capabilities.elicitation if capabilities else None
         if elicitation is None or (elicitation.form is None and elicitation.url is not None):
             return NO_ELICITATION
-        return Elicit(confirmation_message(checked), Confirmation)
+        return Elicit(confirmation_message(checked), confirmation_schema(checked))
 
     async def tool(
         instances: InstanceRefs,
@@ -168,28 +167,10 @@ def _audit(state, ctx: Context, action: str, checked: GuardVerdict, arguments: d
     )
 
 
-_ACTION_DOCS = {
-    "start": "Start stopped EC2 instances (by id or Name).",
-    "stop": "Stop running EC2 instances (by id or Name); asks the user to confirm first.",
-    "reboot": "Reboot EC2 instances (by id or Name); asks the user to confirm first.",
-    "terminate": "Terminate (permanently delete) EC2 instances (by id or Name); asks the user to confirm first.",
-}
-
-
 def register(mcp: MCPServer) -> None:
-    mcp.add_tool(list_instances, annotations=READ_ONLY)
-    mcp.add_tool(describe_instance, annotations=READ_ONLY)
-    mcp.add_tool(get_instance_status, annotations=READ_ONLY)
-    for action, doc in _ACTION_DOCS.items():
-        destructive = action in DESTRUCTIVE_ACTIONS
-        mcp.add_tool(
-            _action_tool(action),
-            name=f"{action}_instances",
-            description=doc,
-            annotations=ToolAnnotations(
-                readOnlyHint=False,
-                destructiveHint=destructive,
-                idempotentHint=action in {"start", "stop"},
-                openWorldHint=True,
-            ),
-        )
+    mcp.add_tool(list_instances, annotations=READ_ONLY, meta=read_meta())
+    mcp.add_tool(describe_instance, annotations=READ_ONLY, meta=read_meta("instance"))
+    mcp.add_tool(get_instance_status, annotations=READ_ONLY, meta=read_meta("instances"))
+    for action in ACTIONS.values():
+        mcp.add_tool(_action_tool(action.verb), name=action.tool, description=action.doc,
+                     annotations=action.annotations, meta=action.meta)

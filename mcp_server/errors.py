@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from mcp.server.mcpserver.exceptions import ToolError
-
 # Code -> what to do about it. The AWS message is appended when it adds detail.
 _ADVICE: dict[str, str] = {
     "UnauthorizedOperation": "the AWS credentials in use are not allowed to do this; grant the IAM permission or use another profile",
@@ -78,7 +76,3 @@ def aws_error_code(exc: BaseException) -> str | None:
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Code")
     return None
-
-
-def tool_error(exc: BaseException, service: str = "AWS") -> ToolError:
-    return ToolError(describe_aws_error(exc, service))

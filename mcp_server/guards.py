@@ -7,26 +7,24 @@ while checking is a refusal, never a pass.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
 
+from pydantic import BaseModel, Field, create_model
+
+from mcp_server.catalog import ACTIONS, CONFIRMATION_KEY, DESTRUCTIVE_ACTIONS
 from mcp_server.ec2 import protection_flags
 from mcp_server.errors import describe_aws_error
 from mcp_server.inventory import ResolutionError, resolve_targets
 from mcp_server.models import InstanceSummary
 
-DESTRUCTIVE_ACTIONS = {"stop", "reboot", "terminate"}
-
-RISK = {
-    "stop": "the service on these instances goes down until someone starts them again",
-    "reboot": "a short outage while the instances restart; in-memory state is lost",
-    "terminate": "PERMANENT: the instances and their instance-store data are destroyed",
-}
+PROD_ENVS = {"prod", "production"}
+CONFIRM_DESCRIPTION = "true to go ahead, false to cancel"
 
 
 class Confirmation(BaseModel):
     """What the person answers; only an explicit accept with confirm=true proceeds."""
 
-    confirm: bool = Field(description="true to go ahead, false to cancel")
+    confirm: bool = Field(description=CONFIRM_DESCRIPTION)
 
 
 class GuardVerdict(BaseModel):
@@ -93,17 +91,44 @@ def _protected_reason(ec2, action: str, targets: list[InstanceSummary], max_targ
     return None
 
 
+def confirmation_facts(verdict: GuardVerdict) -> dict[str, Any]:
+    """What is about to happen, as data: our client renders it, and no client parses sentences."""
+    action = ACTIONS[verdict.action]
+    return {
+        "action": action.verb,
+        "tool": action.tool,
+        "risk": action.risk,
+        "consequence": action.consequence,
+        "production": any((t.env or "").lower() in PROD_ENVS for t in verdict.targets),
+        "targets": [{"instance_id": t.instance_id, "name": t.name, "state": t.state, "env": t.env}
+                    for t in verdict.targets],
+    }
+
+
 def confirmation_message(verdict: GuardVerdict) -> str:
-    """The text the person reads before answering y/N. Deterministic: MCP matches answers to it."""
-    action = verdict.action
-    lines = [f"{action.upper()} {len(verdict.targets)} instance(s):"]
+    """The same facts in words, for MCP clients that show only the message. Deterministic."""
+    facts = confirmation_facts(verdict)
+    lines = [f"{verdict.action.upper()} {len(verdict.targets)} instance(s):"]
     for t in verdict.targets:
         lines.append(f"  - {t.name or '(no name)'}  {t.instance_id}  state={t.state}  env={t.env or '-'}")
-    if any((t.env or "").lower() in {"prod", "production"} for t in verdict.targets):
+    if facts["production"]:
         lines.append("This touches PRODUCTION.")
-    lines.append(f"Risk: {RISK[action]}.")
+    lines.append(f"Risk: {facts['consequence']}.")
     lines.append("Proceed? [y/N]")
     return "\n".join(lines)
+
+
+def confirmation_schema(verdict: GuardVerdict) -> type[Confirmation]:
+    """The elicitation's schema: the `confirm` answer, its property carrying the facts under CONFIRMATION_KEY.
+
+    On the `confirm` property because MCP's wire model keeps a property's extra keywords but drops
+    unknown top-level ones; JSON Schema ignores unknown keywords, so other clients see a boolean.
+    """
+    facts = confirmation_facts(verdict)
+    return create_model(
+        "Confirmation", __base__=Confirmation,
+        confirm=(bool, Field(description=CONFIRM_DESCRIPTION, json_schema_extra={CONFIRMATION_KEY: facts})),
+    )
 
 
 def _refuse(

@@ -13,19 +13,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from mcp_server.models import InstanceSummary
+from utils.names import name_key
 
 PROTECTED_TAG = "aiops:protected"
 INSTANCE_ID_RE = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-_SEPARATORS = re.compile(r"[\s_\-.]+")
 MAX_REFERENCE_LENGTH = 255
 
 
 class ResolutionError(ValueError):
     """A reference matched no instance, or more than one; the message lists candidates."""
-
-
-def normalize_name(name: str) -> str:
-    return _SEPARATORS.sub("", name.casefold())
 
 
 def is_instance_id(ref: str) -> bool:
@@ -73,7 +69,7 @@ def fetch_inventory(ec2, filters: list[dict[str, Any]] | None = None) -> list[In
     return [summarize(raw) for raw in fetch_raw(ec2, filters)]
 
 
-class InventoryIndex:
+class FleetIndex:
     """Lookup tables built once per fetched inventory, so each reference resolves in O(1) or one scan."""
 
     def __init__(self, instances: Iterable[InstanceSummary]):
@@ -86,7 +82,7 @@ class InventoryIndex:
             # Terminated instances linger for an hour; a name must not resolve to a corpse.
             if inst.name and inst.state != "terminated":
                 self.by_name.setdefault(inst.name, []).append(inst)
-                self.by_normal.setdefault(normalize_name(inst.name), []).append(inst)
+                self.by_normal.setdefault(name_key(inst.name), []).append(inst)
 
     def resolve(self, ref: str) -> InstanceSummary:
         ref = ref.strip()
@@ -102,11 +98,11 @@ class InventoryIndex:
             raise ResolutionError(
                 f"'{ref}' is not a valid instance id (expected i- followed by 8 or 17 hex digits)"
             )
-        for table, key in ((self.by_name, ref), (self.by_normal, normalize_name(ref))):
+        for table, key in ((self.by_name, ref), (self.by_normal, name_key(ref))):
             matches = table.get(key)
             if matches:
                 return self._unique(ref, matches)
-        key = normalize_name(ref)
+        key = name_key(ref)
         prefixed = [i for n, group in self.by_normal.items() if key and n.startswith(key) for i in group]
         if prefixed:
             return self._unique(ref, prefixed)
@@ -140,11 +136,11 @@ def resolve_targets(ec2, refs: list[str]) -> list[InstanceSummary]:
     names = [r for r in cleaned if not is_instance_id(r)]
     if names and len(names) <= 200:
         named = fetch_inventory(ec2, [{"Name": "tag:Name", "Values": names}])
-        index = InventoryIndex(named)
+        index = FleetIndex(named)
         if all(len(index.by_name.get(n, [])) == 1 for n in names):
             found = fetch_inventory(ec2, [{"Name": "instance-id", "Values": ids}]) if ids else []
-            return InventoryIndex(named + found).resolve_all(cleaned)
+            return FleetIndex(named + found).resolve_all(cleaned)
     elif not names:
         found = fetch_inventory(ec2, [{"Name": "instance-id", "Values": ids}])
-        return InventoryIndex(found).resolve_all(cleaned)
-    return InventoryIndex(fetch_inventory(ec2)).resolve_all(cleaned)
+        return FleetIndex(found).resolve_all(cleaned)
+    return FleetIndex(fetch_inventory(ec2)).resolve_all(cleaned)

@@ -110,9 +110,10 @@ class Alarm(Result):
 
 
 class AlarmList(Result):
-    alarms: list[Alarm]
-    count: int
+    alarms: list[Alarm] = Field(description="Firing first, then by name; at most `max` of them")
+    count: int = Field(description="How many alarms matched in all")
     firing: int = Field(description="How many are in ALARM")
+    has_more_results: bool = Field(False, description="true when `count` is more than the alarms listed")
 
 
 class Datapoint(Result):

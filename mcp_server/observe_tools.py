@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_server import cloudwatch, cost, logs
-from mcp_server.ec2_tools import READ_ONLY
+from mcp_server.catalog import READ_ONLY, read_meta
 from mcp_server.inventory import resolve_targets
 from mcp_server.models import (
     AlarmList,
@@ -29,10 +28,12 @@ MAX_SOP_QUERY = 10_000
 async def list_alarms(
     ctx: Context,
     state: Annotated[str | None, Field(description="Only alarms in this state: ALARM, OK or INSUFFICIENT_DATA")] = None,
+    max: Annotated[int, Field(description="Most alarms to return (firing first); large values may overflow "
+                                          "the context")] = cloudwatch.DEFAULT_LISTED_ALARMS,
 ) -> AlarmList:
     """List CloudWatch alarms (firing ones first) with their state, metric and instance."""
     s = state_of(ctx)
-    return await run_aws(s, cloudwatch.list_alarms, s.clients.cloudwatch, state, service="CloudWatch")
+    return await run_aws(s, cloudwatch.list_alarms, s.clients.cloudwatch, state, max, service="CloudWatch")
 
 
 async def get_metric_statistics(
@@ -106,21 +107,16 @@ async def search_sops(
             ],
         )
 
-    try:
-        return await anyio.to_thread.run_sync(run)
-    except ToolError:
-        raise
-    except Exception as exc:
-        raise ToolError(f"SopStoreError: {exc}") from exc
+    return await run_aws(s, run, service="SOP store", needs_aws=False)
 
 
 LOG_GROUPS_URI = "aiops://log-groups/{prefix}"
-ALL_LOG_GROUPS = "aiops://log-groups/all"
 
 
 def register(mcp: MCPServer) -> None:
-    for fn in (list_alarms, get_metric_statistics, search_logs, get_cost_and_usage, search_sops):
-        mcp.add_tool(fn, annotations=READ_ONLY)
+    for fn in (list_alarms, search_logs, get_cost_and_usage, search_sops):
+        mcp.add_tool(fn, annotations=READ_ONLY, meta=read_meta())
+    mcp.add_tool(get_metric_statistics, annotations=READ_ONLY, meta=read_meta("instance"))
 
     # A resource, not a tool: planners need the names, and the tool catalog is a fixed contract.
     # Templated only because the SDK injects the Context (our AWS clients) into templated resources.

@@ -10,7 +10,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp_server import ec2_tools, observe_tools
 from mcp_server.state import ServerState
 from utils.config import Settings
-from utils.sandbox import isolate_process_for_sandbox
 
 INSTRUCTIONS = (
     "AWS operations tools. Instance arguments accept ids or Name tags. stop, reboot and terminate "
@@ -18,24 +17,21 @@ INSTRUCTIONS = (
 )
 
 
-def build_server(settings: Settings, sandbox_factory=None) -> MCPServer:
-    """`sandbox_factory`, when given, starts an embedded AWS sandbox for this server's lifetime."""
+def build_server(settings: Settings, embedded_sandbox: bool = False) -> MCPServer:
+    """`embedded_sandbox`: start a private AWS sandbox for this server's lifetime (`main.py --sandbox mcp`)."""
 
     @asynccontextmanager
-    async def lifespan(_server: MCPServer) -> AsyncIterator[ServerState]:
+    async def lifespan(server_: MCPServer) -> AsyncIterator[ServerState]:
         state = ServerState.open(settings)
+        state.tool_names = frozenset(tool.name for tool in await server_.list_tools())
         sandbox = None
-        if sandbox_factory is None:
+        if not embedded_sandbox:
             state.ready.set()
         else:
-            sandbox = sandbox_factory()
-            # The endpoint is set before any client exists, so nothing can reach real AWS;
-            # seeding runs behind the handshake so `initialize` answers at once.
-            url = sandbox.start()
-            isolate_process_for_sandbox(url, sandbox.region)
-            settings.aws_endpoint_url = url
-            settings.aws_profile = None
-            sandbox.seed_in_background(lambda exc: _seeded(state, exc))
+            from utils.sandbox import start_private_sandbox
+
+            # Seeding runs behind the handshake so `initialize` answers at once.
+            sandbox = start_private_sandbox(settings, seed="background", on_seeded=lambda exc: _seeded(state, exc))
         try:
             yield state
         finally:
@@ -51,6 +47,13 @@ def build_server(settings: Settings, sandbox_factory=None) -> MCPServer:
     return server
 
 
+def tool_names(settings: Settings) -> list[str]:
+    """The catalog's tool names, read from the server itself (for checking SOP recoveries offline)."""
+    import anyio
+
+    return [tool.name for tool in anyio.run(build_server(settings).list_tools)]
+
+
 def _seeded(state: ServerState, exc: BaseException | None) -> None:
     if exc is not None:
         state.startup_error = f"SandboxFailed: the AWS sandbox did not start: {exc}"
@@ -59,8 +62,5 @@ def _seeded(state: ServerState, exc: BaseException | None) -> None:
 
 def serve(settings: Settings) -> int:
     """Serve on stdio until the client disconnects."""
-    from utils.sandbox import Sandbox
-
-    factory = (lambda: Sandbox(region=settings.region)) if settings.sandbox else None
-    build_server(settings, sandbox_factory=factory).run()
+    build_server(settings, embedded_sandbox=settings.sandbox).run()
     return 0

@@ -31,6 +31,7 @@ class ServerState:
     # Set when the AWS endpoint is usable; an embedded sandbox sets it after seeding.
     ready: threading.Event = field(default_factory=threading.Event)
     startup_error: str | None = None
+    tool_names: frozenset[str] | None = None  # the catalog, for checking SOP recoveries
     _clients: AwsClients | None = None
     _sop_store: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,7 +57,7 @@ class ServerState:
             if self._sop_store is None:
                 from sop.store import SopStore  # chromadb is slow to import: only when asked
 
-                self._sop_store = SopStore(self.settings.home)
+                self._sop_store = SopStore.shared(self.settings.home, known_tools=self.tool_names)
             return self._sop_store
 
     def wait_ready(self) -> None:
@@ -70,11 +71,16 @@ def state_of(ctx: Context) -> ServerState:
     return ctx.request_context.lifespan_context
 
 
-async def run_aws(state: ServerState, fn: Callable[..., T], *args: Any, service: str = "AWS", **kwargs: Any) -> T:
-    """Run blocking boto3 work off the event loop; AWS failures become tool errors a person can act on."""
+async def run_aws(state: ServerState, fn: Callable[..., T], *args: Any, service: str = "AWS",
+                  needs_aws: bool = True, **kwargs: Any) -> T:
+    """Run blocking work off the event loop; failures become tool errors a person can act on.
+
+    `needs_aws=False` for work that never calls AWS (the SOP store): it need not wait for a sandbox.
+    """
 
     def call() -> T:
-        state.wait_ready()
+        if needs_aws:
+            state.wait_ready()
         return fn(*args, **kwargs)
 
     try:

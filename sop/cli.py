@@ -1,4 +1,4 @@
-"""`sop add | list | search | remove`: the command-line face of the SOP store.
+"""`main.py sop add | list | search | remove`: the command-line face of the SOP store.
 
 Each command returns an exit code. With --json, stdout carries exactly one JSON document
 (or one per line for batch search) and nothing else; failures are one line on stderr,
@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -59,13 +59,13 @@ def _print_json(document: Any) -> None:
 
 
 @_guarded
-def cmd_add(home: Path, paths: list[str], json_out: bool) -> int:
+def cmd_add(home: Path, paths: list[str], json_out: bool, known_tools: Collection[str] | None = None) -> int:
     """Index Markdown files or folders; non-zero if any path failed (the rest is still indexed)."""
     from sop.store import SopStore
 
     if not paths:
         return _fail("sop add needs at least one file or folder")
-    report = SopStore(home).add(list(paths))
+    report = SopStore(home, known_tools=known_tools).add(list(paths))
     for outcome in report.files:
         if outcome.status == "failed":
             print(f"sop: {outcome.path}: {outcome.reason}", file=sys.stderr)
@@ -191,23 +191,29 @@ def cmd_remove(home: Path, doc_id: str) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m sop.cli [--home H] add|list|search|remove ...`: `main.py sop ...` with an explicit home.
+def add_parser(sub: Any, parents: list[Any], parser_class: Any) -> None:
+    """The `sop` command tree, for main.py's parser (the app has one command line)."""
+    sop = sub.add_parser("sop", parents=parents, help="manage the SOP knowledge base")
+    sop_sub = sop.add_subparsers(dest="sop_command", required=True, parser_class=parser_class)
+    sop_add = sop_sub.add_parser("add", help="add markdown files or folders")
+    sop_add.add_argument("paths", nargs="+")
+    sop_add.add_argument("--json", action="store_true")
+    sop_list = sop_sub.add_parser("list", help="list stored SOPs")
+    sop_list.add_argument("--json", action="store_true")
+    sop_search = sop_sub.add_parser("search", help="search SOPs ('-' reads one query per line)")
+    sop_search.add_argument("query")
+    sop_search.add_argument("--k", type=int, default=5)
+    sop_search.add_argument("--json", action="store_true")
+    sop_remove = sop_sub.add_parser("remove", help="remove a SOP by id or path")
+    sop_remove.add_argument("id")
 
-    One parser and one dispatch (main.py, agent/cli.py) serve both entry points.
-    """
-    import argparse
-    import os
 
-    import main as entry  # the repository root is on sys.path under `python -m`
-
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--home", default=None)
-    known, rest = pre.parse_known_args(argv)
-    if known.home:
-        os.environ["AIOPS_HOME"] = str(Path(known.home).expanduser())
-    return entry.main(["sop", *rest])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run(args: Any, home: Path, known_tools: Callable[[], Collection[str]]) -> int:
+    """Dispatch a parsed `sop ...` command. `known_tools` is asked only by `add` (recoveries are checked)."""
+    if args.sop_command == "add":
+        return cmd_add(home, args.paths, args.json, known_tools())
+    if args.sop_command == "list":
+        return cmd_list(home, args.json)
+    if args.sop_command == "search":
+        return cmd_search(home, args.query, args.k, args.json)
+    return cmd_remove(home, args.id)

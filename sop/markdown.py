@@ -7,28 +7,14 @@ paragraph like "Restart the service" means nothing without the heading above it.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-# The MCP tool catalog (DESIGN.md); a `recovery:` naming anything else could never be proposed.
-RECOVERY_TOOLS = frozenset(
-    {
-        "list_instances",
-        "describe_instance",
-        "get_instance_status",
-        "start_instances",
-        "stop_instances",
-        "reboot_instances",
-        "terminate_instances",
-        "list_alarms",
-        "get_metric_statistics",
-        "search_logs",
-        "get_cost_and_usage",
-        "search_sops",
-    }
-)
+# What a recovery's tool must look like; whether the tool exists is the live catalog's to say.
+_TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # ~200 tokens of prose: under the model's 256-token window, so no chunk is truncated unseen.
 MAX_CHUNK_CHARS = 900
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -58,8 +44,12 @@ class ParsedSop:
     chunks: list[Chunk] = field(default_factory=list)
 
 
-def parse_sop(text: str, fallback_title: str) -> ParsedSop:
-    """Parse one Markdown document; raises FrontMatterError for unusable front matter."""
+def parse_sop(text: str, fallback_title: str, known_tools: Collection[str] | None = None) -> ParsedSop:
+    """Parse one Markdown document; raises FrontMatterError for unusable front matter.
+
+    `known_tools`: the tool catalog's names (from the MCP server); a recovery naming another tool
+    could never be proposed, so it is refused here. None checks only that it looks like a tool name.
+    """
     meta, body = split_front_matter(text)
     sections = _sections(body)
     headings = [path[-1] for path, _, _ in sections if path]
@@ -69,7 +59,7 @@ def parse_sop(text: str, fallback_title: str) -> ParsedSop:
         title=title,
         tags=_string_list(meta, "tags"),
         alarms=_string_list(meta, "alarms"),
-        recovery=_recovery(meta.get("recovery")),
+        recovery=_recovery(meta.get("recovery"), known_tools),
         headings=headings,
     )
     for path, _, lines in sections:
@@ -169,14 +159,14 @@ def _string_list(meta: dict[str, Any], key: str) -> list[str]:
     raise FrontMatterError(f"front matter '{key}' must be a list of strings")
 
 
-def _recovery(value: Any) -> dict[str, Any] | None:
+def _recovery(value: Any, known_tools: Collection[str] | None) -> dict[str, Any] | None:
     if value is None:
         return None
     if isinstance(value, str):
         value = {"tool": value}
     if not isinstance(value, dict) or not isinstance(value.get("tool"), str):
         raise FrontMatterError("front matter 'recovery' must be a mapping like {tool: reboot_instances}")
-    if value["tool"] not in RECOVERY_TOOLS:
+    if not _TOOL_NAME.match(value["tool"]) or (known_tools is not None and value["tool"] not in known_tools):
         raise FrontMatterError(f"front matter 'recovery' names unknown tool {value['tool']!r}")
     arguments = value.get("arguments") or {}
     if not isinstance(arguments, dict):
@@ -190,3 +180,11 @@ def _clean(text: str) -> str:
 
 def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def excerpt_of(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, cut at a word; fence markers read as noise."""
+    flat = " ".join(re.sub(r"(```|~~~)[\w-]*", " ", text).split())
+    if len(flat) <= limit:
+        return flat
+    return flat[: limit - 1].rsplit(" ", 1)[0] + "…"

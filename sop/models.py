@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -19,6 +20,13 @@ class SopDocument(BaseModel):
     recovery: dict[str, Any] | None = Field(
         None, description="Proposed recovery tool call: {tool, arguments}."
     )
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> SopDocument:
+        """From a chunk's Chroma metadata (lists and the recovery stored as JSON text)."""
+        return cls(id=meta["doc_id"], source=meta["source"], title=meta["title"], chunks=int(meta["chunks"]),
+                   tags=json.loads(meta["tags"]), alarms=json.loads(meta["alarms"]),
+                   recovery=json.loads(meta["recovery"]))
 
 
 class SopHit(BaseModel):

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import threading
+import weakref
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sop.files import Candidate, doc_id_for, expand, fingerprint, read_sop
-from sop.markdown import FrontMatterError, ParsedSop, parse_sop
+from sop.markdown import FrontMatterError, ParsedSop, excerpt_of, parse_sop
 from sop.models import AddReport, FileOutcome, SopDocument, SopHit
 from sop.ranking import FUSED, DocInfo, LexicalIndex, Weights, rank, squash, strip_boilerplate
 
@@ -57,11 +59,18 @@ def _embed(texts: list[str]) -> Any:
         raise SopError(str(exc)) from None
 
 
+# Weak: a store lives as long as someone (the server's state, a REPL command) holds it.
+_SHARED: weakref.WeakValueDictionary[Path, SopStore] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
 class SopStore:
     """Open with the AIOPS_HOME folder; Chroma and the model load on first real use."""
 
-    def __init__(self, home: Path, *, index_library: bool = True):
+    def __init__(self, home: Path, *, index_library: bool = True, known_tools: Collection[str] | None = None):
+        """`known_tools`: the MCP catalog's tool names; SOP recoveries naming others are refused."""
         self.home = Path(home).expanduser()
+        self.known_tools = frozenset(known_tools) if known_tools is not None else None
         self.path = self.home / STORE_DIR
         self.marker = self.path / MARKER_NAME
         self._index_library = index_library
@@ -69,6 +78,20 @@ class SopStore:
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: tuple[int, int] | None = None
         self.weights: Weights = FUSED
+
+    @classmethod
+    def shared(cls, home: Path, *, known_tools: Collection[str] | None = None) -> SopStore:
+        """The one store for `home` in this process: the MCP server's search and the REPL's `sop add`
+        use the same object, so the model and the index are loaded once and a new SOP is found at once."""
+        key = Path(home).expanduser().resolve()
+        with _SHARED_LOCK:
+            store = _SHARED.get(key)
+            if store is None:
+                store = cls(key, known_tools=known_tools)
+                _SHARED[key] = store
+            elif known_tools is not None:
+                store.known_tools = frozenset(known_tools)
+            return store
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -213,7 +236,7 @@ class SopStore:
                 chunks=previous["chunks"],
             )
         try:
-            parsed = parse_sop(loaded.text, fallback_title=path.stem)
+            parsed = parse_sop(loaded.text, fallback_title=path.stem, known_tools=self.known_tools)
         except FrontMatterError as exc:
             reason = f"broken front matter: {exc}"
             return FileOutcome(path=str(path), status="failed", id=doc_id, reason=reason)
@@ -273,7 +296,7 @@ class SopStore:
             if meta:
                 collection.delete(where={"doc_id": doc_id})
                 self._touch_marker()
-                return _document(meta)
+                return SopDocument.from_metadata(meta)
         raise SopError(f"no SOP with id or path {doc_id_or_path!r}; `sop list` shows what is stored")
 
     # -- reading -------------------------------------------------------------------------------
@@ -281,7 +304,7 @@ class SopStore:
     def list_documents(self) -> list[SopDocument]:
         collection = self._open()
         found = collection.get(where={"chunk": 0}, include=["metadatas"])
-        return sorted((_document(m) for m in found["metadatas"]), key=lambda d: d.source)
+        return sorted((SopDocument.from_metadata(m) for m in found["metadatas"]), key=lambda d: d.source)
 
     def search(self, query: str, k: int = 5) -> list[SopHit]:
         """The k most relevant documents for an alert text, best first, one hit per document."""
@@ -329,7 +352,7 @@ class SopStore:
                     source=meta["source"],
                     title=meta["title"],
                     score=r.score,
-                    excerpt=_excerpt(text),
+                    excerpt=excerpt_of(text, EXCERPT_CHARS),
                     section=meta["section"],
                     alarms=json.loads(meta["alarms"]),
                     recovery=json.loads(meta["recovery"]),
@@ -358,26 +381,6 @@ class SopStore:
             )
             self._lexical_stamp = stamp
         return self._lexical
-
-
-def _document(meta: dict[str, Any]) -> SopDocument:
-    return SopDocument(
-        id=meta["doc_id"],
-        source=meta["source"],
-        title=meta["title"],
-        chunks=int(meta["chunks"]),
-        tags=json.loads(meta["tags"]),
-        alarms=json.loads(meta["alarms"]),
-        recovery=json.loads(meta["recovery"]),
-    )
-
-
-def _excerpt(text: str) -> str:
-    flat = " ".join(re.sub(r"(```|~~~)[\w-]*", " ", text).split())  # fence markers read as noise
-    if len(flat) <= EXCERPT_CHARS:
-        return flat
-    cut = flat[: EXCERPT_CHARS - 1].rsplit(" ", 1)[0]
-    return cut + "…"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -73,10 +73,6 @@ class Settings(BaseSettings):
     def region(self) -> str:
         return self.aws_region or "us-east-1"
 
-    @property
-    def config_file(self) -> Path:
-        return self.home / CONFIG_FILE_NAME
-
 
 def resolve_home(environ: dict[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ

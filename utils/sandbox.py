@@ -16,6 +16,10 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from utils.config import Settings
 
 SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
 DEFAULT_REGION = "us-east-1"
@@ -151,6 +155,29 @@ def isolate_process_for_sandbox(url: str, region: str = DEFAULT_REGION) -> None:
                        "AWS_REGION": region})
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
+
+
+def start_private_sandbox(settings: Settings, *, seed: str = "now",
+                          on_seeded: Callable[[BaseException | None], None] | None = None) -> Sandbox:
+    """Start a sandbox for this process's lifetime and point the process and `settings` at it.
+
+    The endpoint is set before any AWS client exists, so nothing in this process can reach real AWS.
+    `seed`: "now" (seeded on return), "background" (server up, seeding on a thread) or "deferred"
+    (the port is reserved and both start and seed run on a thread; `ready` says when).
+    """
+    sandbox = Sandbox(region=settings.region)
+    if seed == "deferred":
+        url = sandbox.reserve()
+        sandbox.seed_in_background(on_seeded, start=True)
+    else:
+        url = sandbox.start()
+        if seed == "background":
+            sandbox.seed_in_background(on_seeded)
+        else:
+            sandbox.seed()
+    isolate_process_for_sandbox(url, sandbox.region)
+    settings.aws_endpoint_url, settings.aws_profile = url, None
+    return sandbox
 
 
 def _clients(url: str, region: str):

@@ -21,7 +21,7 @@ import mcp.types as mcp_types
 from pydantic import BaseModel
 
 from agent.model.tools import check_call, function_specs
-from agent.planner.types import Clarification, PlannedCall, PlanningContext
+from agent.planner.types import PlannedCall, PlanningContext
 
 DEFAULT_PORT = 11434
 PROBE_SECONDS = 1.5
@@ -34,7 +34,6 @@ class ModelPlan(BaseModel):
     """What the model decided, or why the caller must use the offline planner instead."""
 
     call: PlannedCall | None = None
-    clarification: Clarification | None = None  # reserved: model questions currently fall back
     final_text: str | None = None
     fallback_reason: str | None = None
 
@@ -76,8 +75,6 @@ class OllamaPlanner:
                    steps: Sequence[tuple[PlannedCall, str]] = ()) -> ModelPlan:
         try:
             return await self._plan(request, tools, context, list(steps))
-        except ImportError as exc:
-            return ModelPlan(fallback_reason=f"langchain-ollama is not installed ({exc.name})")
         except Exception as exc:  # never raises: any failure means the rules planner answers
             from agent.model.chat import failure_reason
 

@@ -46,12 +46,12 @@ from agent.monitor.models import (
 )
 from agent.monitor.observe import DetailCache, Observation, add_details, observe
 from agent.monitor.proposals import (
-    RISK_BY_TOOL,
     Proposal,
     Subject,
     auto_policy,
     build_proposal,
     exact_confirmer,
+    propose,
 )
 from agent.monitor.signals import (
     Signal,
@@ -107,7 +107,7 @@ class Monitor:
         self.session, self.settings, self.clock = session, settings, clock
         self.interval = interval or settings.poll_seconds
         self.options, self.rules = check_config(settings)
-        self.auto = auto_policy(settings.auto_remediation)
+        self.auto = auto_policy(settings.auto_remediation, session.catalog.restoring())
         self._standing: list[str] = list(self.auto.problems)  # conditions reported every cycle
         self.store = store or self._open_store()
         self.audit = self._open_audit()
@@ -259,7 +259,7 @@ class Monitor:
             return set()
         # Audit timestamps have whole seconds; a minute of slack cannot hide a real outage for long.
         since = datetime.fromtimestamp(saved_at - 60, UTC).isoformat(timespec="seconds")
-        return agent_stopped(self.audit.recent(500), since)
+        return agent_stopped(self.audit.recent(500), since, self.session.catalog.leaves_down())
 
     # -- incidents -----------------------------------------------------------------------------
 
@@ -291,13 +291,13 @@ class Monitor:
     async def _diagnose(self, inc: Incident, signal: Signal, c: _Cycle) -> Incident:
         hits = await self._search(signal, c)
         subject = Subject(inc.instance_id, inc.metric, signal.status_check, signal.state_change)
-        catalog = {t.name: t.input_schema for t in self.session.tools}
+        catalog = self.session.catalog
         proposal, note = build_proposal(subject, hits, catalog)
         action = self.auto.action_for(inc.alarm) if inc.instance_id else None
         if action and (proposal is None or proposal.tool != action) and action in catalog:
             # The rule decides the action; the target is still only the incident's own instance.
-            proposal = Proposal(tool=action, arguments={"instances": [inc.instance_id]}, risk=RISK_BY_TOOL[action],
-                                origin="rule", reason="auto_remediation rule in aiops.toml")
+            proposal = propose(catalog, action, catalog.target_arguments(action, inc.instance_id), "rule",
+                               "auto_remediation rule in aiops.toml")
         if note:
             c.skips.add(note)
         sops = [{"source": h.get("source"), "title": h.get("title")} for h in hits]

@@ -22,6 +22,8 @@ LOOKUP_CONCURRENCY = 8
 # Above this many unknown instances one list_instances is cheaper than describing each.
 LIST_THRESHOLD = 10
 DETAILS_TTL_SECONDS = 600
+# Every firing alarm, not the page a model gets (the tool's own maximum).
+MAX_ALARMS = 10_000
 
 
 @dataclass
@@ -33,7 +35,7 @@ class Observation:
 
 async def observe(session: ToolSession, skips: Skips) -> Observation:
     statuses, alarms = await asyncio.gather(
-        session.call("get_instance_status", {}), session.call("list_alarms", {"state": "ALARM"}))
+        session.call("get_instance_status", {}), session.call("list_alarms", {"state": "ALARM", "max": MAX_ALARMS}))
     rows = _rows(statuses, "statuses", skips, "status checks and stop detection wait a cycle")
     # get_instance_status carries each instance's tags, so tiering needs no further call.
     instances = {r["instance_id"]: Instance.from_tool(r) if "tags" in r

@@ -16,22 +16,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-Risk = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+from agent.catalog import Catalog
+from agent.mcp_client import ConfirmationRequest
 
-# Tools that act on instances, and the argument that names them.
-MANY_TARGETS = {"start_instances", "stop_instances", "reboot_instances", "terminate_instances",
-                "get_instance_status"}
-ONE_TARGET = {"describe_instance", "get_metric_statistics"}
-TARGET_ARGUMENTS = {"instances", "instance"}
+Risk = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+RISKS = frozenset(Risk.__args__)
+
 # A proposal is a suggestion for a person; a dry run or a retargeting is theirs to choose.
-DROPPED_ARGUMENTS = TARGET_ARGUMENTS | {"dry_run"}
-RISK_BY_TOOL: dict[str, Risk] = {
-    "start_instances": "MEDIUM",
-    "reboot_instances": "HIGH",
-    "stop_instances": "CRITICAL",
-    "terminate_instances": "CRITICAL",
-}
-MUTATING = set(RISK_BY_TOOL)
+DROPPED_ARGUMENTS = {"instances", "instance", "dry_run"}
 _SATURATION = re.compile(r"cpu|mem|disk|network|swap|bandwidth|packets|iops|throughput", re.IGNORECASE)
 
 
@@ -41,10 +33,8 @@ class Proposal(BaseModel):
     risk: Risk
     origin: Literal["sop", "rule"]
     reason: str  # one line: which SOP or rule it came from
-
-    @property
-    def mutating(self) -> bool:
-        return self.tool in MUTATING
+    # From the catalog when proposed. A stored proposal without it waits for a person: never "harmless".
+    mutating: bool = True
 
     def describe(self, instance_name: str | None = None) -> str:
         """`reboot_instances worker-1 (i-0abc)`: what a person reads in Slack or the terminal."""
@@ -53,7 +43,7 @@ class Proposal(BaseModel):
             target = target[0] if len(target) == 1 else ", ".join(target)
         if target and instance_name:
             target = f"{instance_name} ({target})"
-        extras = {k: v for k, v in self.arguments.items() if k not in TARGET_ARGUMENTS}
+        extras = {k: v for k, v in self.arguments.items() if k not in DROPPED_ARGUMENTS}
         parts = [self.tool] + ([str(target)] if target else []) + [f"{k}={v}" for k, v in extras.items()]
         return " ".join(parts)
 
@@ -68,8 +58,16 @@ class Subject:
     state_change: str | None = None  # "stopped" | "terminated" for instance-state incidents
 
 
+def propose(catalog: Catalog, tool: str, arguments: dict[str, Any], origin: str, reason: str) -> Proposal:
+    """A proposal whose risk and mutating flag come from the server's declaration of `tool`."""
+    facts = catalog.get(tool)
+    risk = facts.risk if facts and facts.risk in RISKS else "HIGH"
+    return Proposal(tool=tool, arguments=arguments, risk=risk, origin=origin, reason=reason,
+                    mutating=catalog.is_mutating(tool))
+
+
 def build_proposal(
-    subject: Subject, hits: list[dict[str, Any]], catalog: dict[str, dict[str, Any]]
+    subject: Subject, hits: list[dict[str, Any]], catalog: Catalog
 ) -> tuple[Proposal | None, str | None]:
     """(proposal, note). The note says why the SOP's recovery was not used, when it was not."""
     note = None
@@ -82,7 +80,7 @@ def build_proposal(
 
 
 def from_recovery(
-    subject: Subject, recovery: Any, catalog: dict[str, dict[str, Any]], title: str
+    subject: Subject, recovery: Any, catalog: Catalog, title: str
 ) -> tuple[Proposal | None, str | None]:
     if not isinstance(recovery, dict) or not isinstance(recovery.get("tool"), str):
         return None, f"SOP '{title}': recovery is not {{tool, arguments}}; ignored"
@@ -92,22 +90,20 @@ def from_recovery(
     raw_args = recovery.get("arguments") or {}
     if not isinstance(raw_args, dict):
         return None, f"SOP '{title}': recovery arguments are not a mapping; ignored"
-    schema = catalog[tool] or {}
+    schema = catalog.get(tool).input_schema
     allowed = set(schema.get("properties") or {}) - DROPPED_ARGUMENTS
     arguments = {k: v for k, v in raw_args.items() if k in allowed and _plain(v)}
-    if tool in MANY_TARGETS or tool in ONE_TARGET:
+    if catalog.targets_argument(tool):
         if not subject.instance_id:
             return None, f"SOP '{title}': {tool} needs an instance and the incident has none; ignored"
-        arguments.update(_targets(tool, subject.instance_id))
+        arguments.update(catalog.target_arguments(tool, subject.instance_id))
     missing = [r for r in schema.get("required") or [] if r not in arguments]
     if missing:
         return None, f"SOP '{title}': recovery {tool} lacks required argument {missing[0]!r}; ignored"
-    reason = f"recovery from SOP '{title}'"
-    return Proposal(tool=tool, arguments=arguments, risk=RISK_BY_TOOL.get(tool, "LOW"), origin="sop",
-                    reason=reason), None
+    return propose(catalog, tool, arguments, "sop", f"recovery from SOP '{title}'"), None
 
 
-def from_rules(subject: Subject, catalog: dict[str, dict[str, Any]]) -> Proposal | None:
+def from_rules(subject: Subject, catalog: Catalog) -> Proposal | None:
     """Built-in recovery-first rules for when no SOP says what to do."""
     iid = subject.instance_id
     if not iid:
@@ -124,15 +120,10 @@ def from_rules(subject: Subject, catalog: dict[str, dict[str, Any]]) -> Proposal
         return None
     if tool not in catalog:
         return None
-    arguments = _targets(tool, iid)
+    arguments = catalog.target_arguments(tool, iid)
     if tool == "get_metric_statistics" and subject.metric:
         arguments["metric"] = subject.metric
-    return Proposal(tool=tool, arguments=arguments, risk=RISK_BY_TOOL.get(tool, "LOW"), origin="rule",
-                    reason=why)
-
-
-def _targets(tool: str, instance_id: str) -> dict[str, Any]:
-    return {"instances": [instance_id]} if tool in MANY_TARGETS else {"instance": instance_id}
+    return propose(catalog, tool, arguments, "rule", why)
 
 
 def _plain(value: Any) -> bool:
@@ -143,7 +134,6 @@ def _plain(value: Any) -> bool:
 
 # -- auto-remediation policy -------------------------------------------------------------------------
 
-AUTO_ALLOWED = {"start_instances", "reboot_instances"}
 DEFAULT_AUTO_PER_CYCLE = 3
 
 
@@ -164,8 +154,11 @@ class AutoPolicy:
         return next((r.action for r in self.rules if fnmatch.fnmatchcase(name, r.alarm.casefold())), None)
 
 
-def auto_policy(table: dict[str, Any] | None) -> AutoPolicy:
-    """`[auto_remediation]` from aiops.toml. Off unless rules are given; stop/terminate are refused.
+def auto_policy(table: dict[str, Any] | None, allowed: frozenset[str]) -> AutoPolicy:
+    """`[auto_remediation]` from aiops.toml. Off unless rules are given.
+
+    `allowed`: the only tools that may ever run without a person, the catalog's restoring actions
+    (`Catalog.restoring()`: start and reboot); a rule asking for stop or terminate is refused.
 
         [auto_remediation]
         rules = [{alarm = "*status-check*", action = "reboot_instances"}]
@@ -189,9 +182,10 @@ def auto_policy(table: dict[str, Any] | None) -> AutoPolicy:
         action = raw.get("action") if isinstance(raw, dict) else None
         if not isinstance(alarm, str) or not alarm.strip() or not isinstance(action, str):
             problems.append(f"auto_remediation rule {raw!r} needs alarm (a glob) and action; rule ignored")
-        elif action not in AUTO_ALLOWED:
-            problems.append(f"auto_remediation rule for {alarm!r} asks for {action}: only start_instances and "
-                            "reboot_instances ever run without a person's approval; rule ignored")
+        elif action not in allowed:
+            problems.append(f"auto_remediation rule for {alarm!r} asks for {action}: only "
+                            f"{' and '.join(sorted(allowed))} ever run "
+                            "without a person's approval; rule ignored")
         else:
             rules.append(AutoRule(alarm.strip(), action))
     cap = table.get("max_per_cycle", DEFAULT_AUTO_PER_CYCLE)
@@ -202,17 +196,14 @@ def auto_policy(table: dict[str, Any] | None) -> AutoPolicy:
     return AutoPolicy(tuple(rules), cap, tuple(problems))
 
 
-def exact_confirmer(tool: str, instance_id: str) -> Callable[[str], Awaitable[bool]]:
-    """Consents once, and only to `<ACTION> 1 instance(s):` naming exactly this instance."""
+def exact_confirmer(tool: str, instance_id: str) -> Callable[[ConfirmationRequest], Awaitable[bool]]:
+    """Consents once, and only to a request whose facts name exactly this tool and this one instance."""
     used = False
-    action = tool.removesuffix("_instances").upper()
 
-    async def confirm(message: str) -> bool:
+    async def confirm(request: ConfirmationRequest) -> bool:
         nonlocal used
-        lines = message.splitlines()
-        targets = [line for line in lines if line.startswith("  - ")]
-        ok = (not used and bool(lines) and lines[0] == f"{action} 1 instance(s):" and len(targets) == 1
-              and instance_id in targets[0].split())
+        ok = (not used and request.tool == tool and len(request.targets) == 1
+              and request.targets[0].instance_id == instance_id)
         used = True
         return ok
 

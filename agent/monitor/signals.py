@@ -18,7 +18,6 @@ from agent.monitor.tiers import TierDecision, TierRules, classify, is_status_che
 DOWN_STATES = {"stopped": "stopped", "stopping": "stopped", "terminated": "terminated",
                "shutting-down": "terminated"}
 UP_STATES = {"running", "pending"}
-AGENT_STOP_TOOLS = {"stop_instances", "terminate_instances"}
 MAX_QUERY = 400
 _EXAMPLES = 3
 
@@ -171,11 +170,14 @@ def state_signals(
     return signals, down
 
 
-def agent_stopped(entries: list[Any], since_iso: str | None) -> set[str]:
-    """Instance ids the agent itself stopped or terminated since `since_iso` (from the audit log)."""
+def agent_stopped(entries: list[Any], since_iso: str | None, stopping_tools: frozenset[str]) -> set[str]:
+    """Instance ids the agent itself stopped or terminated since `since_iso` (from the audit log).
+
+    `stopping_tools`: the catalog's tools that leave instances down (`Catalog.leaves_down()`).
+    """
     acted: set[str] = set()
     for entry in entries:
-        if entry.tool not in AGENT_STOP_TOOLS or entry.decision != "allowed":
+        if entry.tool not in stopping_tools or entry.decision != "allowed":
             continue
         if since_iso and _parse(entry.ts) < _parse(since_iso):
             continue

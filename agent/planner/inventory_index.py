@@ -17,6 +17,7 @@ from functools import lru_cache
 from agent.planner import vocab
 from agent.planner.textnorm import normalize
 from agent.planner.types import InventoryItem, PlanningContext
+from utils.names import name_key as shared_name_key
 
 _SPLIT = re.compile(r"[-_.:/\s]+")
 _NOT_WORD = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off"})
@@ -42,12 +43,11 @@ def _normal_value(value: str) -> str:
 
 
 _PADDING = re.compile(r"(?<!\d)0+(?=\d)")
-_PUNCT = re.compile(r"[-_.\s]")
 
 
 def compact(key: str) -> str:
     """Separators and zero padding dropped: 'web1', 'WEB 01' and 'web-1' all meet here."""
-    return _PADDING.sub("", _PUNCT.sub("", key))
+    return _PADDING.sub("", shared_name_key(key))
 
 
 def stem(word: str) -> str:

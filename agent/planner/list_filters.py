@@ -8,13 +8,10 @@ boxes" becomes tags={"env": "prod"} when that is how this fleet writes it, and
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from agent.planner.inventory_index import InventoryIndex, stem
+from agent.planner.request import Request
 from agent.planner.targets import Hit
-
-if TYPE_CHECKING:
-    from agent.planner.reads import Request
 
 _STATES = ("pending", "running", "stopping", "stopped", "shutting-down", "terminated")
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from datetime import date
 
 from agent.planner import readargs, timeranges
-from agent.planner.intents import Analysis
 from agent.planner.inventory_index import InventoryIndex
 from agent.planner.list_filters import list_filters
-from agent.planner.targets import Found, Resolution, combine, excluded_hits
-from agent.planner.types import Clarification, PlannedCall, PlanningContext
+from agent.planner.request import Request
+from agent.planner.targets import Resolution, combine, excluded_hits
+from agent.planner.types import Clarification, PlannedCall
 
 _HELP_SHORT = ("Try e.g. 'list running instances', 'status of <name>', 'CPU of <name> over the last hour', "
                "'show alarms', 'errors in <log group> logs', 'cost last month', 'runbook for disk full'.")
@@ -27,17 +25,6 @@ _BROKEN = re.compile(r"\b(?:full|leak|leaking|outage|oom|crash\w*|stuck|unreacha
 
 _SHELL = re.compile(r";|&&|\|\||\||`|\$\(|>\s*/")
 _WORDY = re.compile(r"[a-z0-9\uac00-\ud7a3]")
-
-
-@dataclass
-class Request:
-    raw: str
-    norm: str
-    context: PlanningContext
-    index: InventoryIndex
-    analysis: Analysis
-    found: Found
-    today: date
 
 
 def resolve(req: Request) -> Resolution:

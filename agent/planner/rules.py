@@ -17,6 +17,7 @@ from datetime import date
 from agent.planner import reads
 from agent.planner.intents import ACTION_TOOLS, Analysis, analyse, compound_reason, mixed_reason
 from agent.planner.inventory_index import InventoryIndex, index_for
+from agent.planner.request import Request
 from agent.planner.targets import Resolution, find_groups, find_korean, find_names, group_lookup
 from agent.planner.textnorm import QUOTED, is_hangul, mask, normalize
 from agent.planner.types import Clarification, PlannedCall, PlanningContext
@@ -51,7 +52,7 @@ def plan(text: str, context: PlanningContext, today: date) -> PlannedCall | Clar
     quoted = [m.span() for m in QUOTED.finditer(norm)]
     analysis = analyse(mask(mask(norm, quoted, "\x02"), found.spans, "\x01"), demote=index.vocabulary)
     find_groups(index, analysis.rest, found)
-    req = reads.Request(text, norm, context, index, analysis, found, today)
+    req = Request(text, norm, context, index, analysis, found, today)
     if analysis.actions:
         planned = _plan_action(req)
         hedge = QUALIFIED_ACTION.search(mask(norm, found.spans, " "))
@@ -74,7 +75,7 @@ QUALIFIED_ACTION = re.compile(
 )
 
 
-def _plan_action(req: reads.Request) -> PlannedCall | Clarification:
+def _plan_action(req: Request) -> PlannedCall | Clarification:
     an = req.analysis
     kind = next(iter(an.action_kinds)) if len(an.action_kinds) == 1 else None
     if an.has("sop"):
@@ -102,7 +103,7 @@ def _plan_action(req: reads.Request) -> PlannedCall | Clarification:
     return PlannedCall(tool=ACTION_TOOLS[kind], arguments=args)
 
 
-def _thing_on_host(req: reads.Request) -> str | None:
+def _thing_on_host(req: Request) -> str | None:
     """A word that is not a host, placed on or in one ("restart nginx on web-1", "web-1에서 nginx
     재시작"): a process or service, which an instance action would hit far too hard."""
     rest, index = req.analysis.rest, req.index
@@ -126,7 +127,7 @@ def _not_a_host_word(index: InventoryIndex, word: str) -> bool:
     return not group_lookup(index, word)[0] or word not in index.words and word not in index.by_key
 
 
-def _action_targets(req: reads.Request, kind: str) -> list[int] | Clarification:
+def _action_targets(req: Request, kind: str) -> list[int] | Clarification:
     res = reads.resolve(req)
     missing = reads.missing_targets(req, res, f"Which instance should I {kind}?", _PREFERRED[kind])
     if missing:
@@ -149,7 +150,7 @@ def _explicit(index: InventoryIndex, res: Resolution, kind: str) -> list[int] | 
     return res.members
 
 
-def _group(req: reads.Request, res: Resolution, kind: str, an: Analysis) -> list[int] | Clarification:
+def _group(req: Request, res: Resolution, kind: str, an: Analysis) -> list[int] | Clarification:
     index = req.index
     members = [i for i in res.members if index.items[i].state not in _GONE]
     wanted = set(an.state_words)
@@ -171,6 +172,6 @@ def _group(req: reads.Request, res: Resolution, kind: str, an: Analysis) -> list
                          candidates=[index.label(i) for i in members][:10])
 
 
-def _is_plural(req: reads.Request, res: Resolution) -> bool:
+def _is_plural(req: Request, res: Resolution) -> bool:
     return req.found.plural or req.analysis.quantified or res.whole_fleet
 

@@ -27,7 +27,6 @@ _LINE_BREAKS = re.compile(r"[\n\r\v\f\x85\u2028\u2029]+")
 
 # Quoted text is data (a log pattern, a name): it must not be read as verbs or topics.
 QUOTED = re.compile(r"\"[^\"]*\"|(?<!\w)'[^']+'(?!\w)")
-ASCII_TOKEN = re.compile(r"[a-z0-9][a-z0-9_.:*?/-]*|[*/][a-z0-9_.*?/-]+")
 HANGUL_TOKEN = re.compile(rf"[{_HANGUL}]+")
 
 

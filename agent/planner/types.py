@@ -37,6 +37,3 @@ class Clarification(BaseModel):
 
     message: str
     candidates: list[str] = Field(default_factory=list)
-
-
-PlanOutcome = PlannedCall | Clarification

@@ -1,4 +1,8 @@
-"""Built-in REPL commands. One registry drives dispatch, Tab completion and `help` (Aider's commands.py)."""
+"""Built-in REPL commands. One registry drives dispatch, Tab completion and `help` (Aider's commands.py).
+
+A handler gets a `CommandContext`, the few things a command may touch (Aider's `Commands(io, coder)`),
+never the REPL itself: the terminal, the MCP session, the settings and the monitor controls.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,27 @@ import asyncio
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from agent.terminal.repl import Repl
+from agent.mcp_client import ToolSession
+from agent.terminal.io import Terminal
+from agent.terminal.monitor_panel import MonitorControls
+from utils.config import Settings
 
-Handler = Callable[["Repl", str], Awaitable[None]]
+
+@dataclass
+class CommandContext:
+    terminal: Terminal
+    session: ToolSession
+    settings: Settings
+    monitor: MonitorControls
+    status_lines: Callable[[], list[str]]
+    run_tool: Callable[[str, dict], Awaitable[None]]
+    leave: Callable[[], None]
+
+
+Handler = Callable[[CommandContext, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -45,56 +62,56 @@ def match(line: str) -> tuple[Command, str] | None:
 
 
 @command("help")
-async def _help(repl: Repl, _rest: str) -> None:
+async def _help(ctx: CommandContext, _rest: str) -> None:
     """Show the commands; anything else you type is a request in plain English or Korean."""
     table = Table(show_header=False, box=None, padding=(0, 2))
     for cmd in REGISTRY.values():
         table.add_row(f"[bold]{cmd.usage}[/bold]", cmd.help)
-    repl.terminal.print(table)
-    repl.terminal.info('Requests: "list all instances", "stop the web server", "웹 서버 재부팅해줘", '
+    ctx.terminal.print(table)
+    ctx.terminal.info('Requests: "list all instances", "stop the web server", "웹 서버 재부팅해줘", '
                        '"show me the monthly cost", "errors in the api logs", "CPU of api-1".')
 
 
 @command("exit")
-async def _exit(repl: Repl, _rest: str) -> None:
+async def _exit(ctx: CommandContext, _rest: str) -> None:
     """Leave (Ctrl-D works too)."""
-    repl.stopping = True
+    ctx.leave()
 
 
 @command("quit")
-async def _quit(repl: Repl, rest: str) -> None:
+async def _quit(ctx: CommandContext, rest: str) -> None:
     """Leave."""
-    await _exit(repl, rest)
+    await _exit(ctx, rest)
 
 
 @command("status")
-async def _status(repl: Repl, _rest: str) -> None:
+async def _status(ctx: CommandContext, _rest: str) -> None:
     """Planner, model, AWS target, monitor state and today's incident counts."""
-    for line in repl.status_lines():
-        repl.terminal.print(line)
+    for line in ctx.status_lines():
+        ctx.terminal.print(line)
 
 
 @command("auto on")
-async def _auto_on(repl: Repl, _rest: str) -> None:
+async def _auto_on(ctx: CommandContext, _rest: str) -> None:
     """Start the background monitor: alarms become incidents with SOP-backed proposals."""
-    await repl.start_monitor()
+    await ctx.monitor.start()
 
 
 @command("auto off")
-async def _auto_off(repl: Repl, _rest: str) -> None:
+async def _auto_off(ctx: CommandContext, _rest: str) -> None:
     """Stop the background monitor."""
-    await repl.stop_monitor()
+    await ctx.monitor.stop()
 
 
 @command("history")
-async def _history(repl: Repl, rest: str) -> None:
+async def _history(ctx: CommandContext, rest: str) -> None:
     """Recent mutating actions from the audit log: who, what, decision, outcome."""
     from utils.audit import AuditLog
 
     limit = int(rest) if rest.isdigit() else 15
-    entries = await asyncio.to_thread(lambda: AuditLog(repl.settings.home).recent(limit))
+    entries = await asyncio.to_thread(lambda: AuditLog(ctx.settings.home).recent(limit))
     if not entries:
-        repl.terminal.info("no actions recorded yet")
+        ctx.terminal.info("no actions recorded yet")
         return
     table = Table(header_style="bold", show_edge=False)
     for column in ("When (UTC)", "Tool", "Targets", "Decision", "Outcome"):
@@ -102,63 +119,83 @@ async def _history(repl: Repl, rest: str) -> None:
     for e in reversed(entries):
         names = ", ".join(t.get("name") or t["instance_id"] for t in e.targets) or "-"
         table.add_row(e.ts.replace("T", " ")[:19], e.tool, names, e.decision, e.outcome[:70])
-    repl.terminal.print(table)
+    ctx.terminal.print(table)
 
 
 @command("sop add", "sop add PATH...")
-async def _sop_add(repl: Repl, rest: str) -> None:
+async def _sop_add(ctx: CommandContext, rest: str) -> None:
     """Add markdown SOPs (files or folders) to the knowledge base."""
     try:
         paths = shlex.split(rest)
     except ValueError as exc:
-        repl.terminal.error(f"cannot read the paths: {exc}")
+        ctx.terminal.error(f"cannot read the paths: {exc}")
         return
     if not paths:
-        repl.terminal.error("give one or more markdown files or folders: sop add ./runbooks")
+        ctx.terminal.error("give one or more markdown files or folders: sop add ./runbooks")
         return
-    await repl.sop_add(paths)
+    await add_sops(ctx, paths)
 
 
 @command("sop search", "sop search TEXT")
-async def _sop_search(repl: Repl, rest: str) -> None:
+async def _sop_search(ctx: CommandContext, rest: str) -> None:
     """Find the SOPs that match a problem or alarm text."""
     if not rest:
-        repl.terminal.error("say what to search for: sop search disk full on web server")
+        ctx.terminal.error("say what to search for: sop search disk full on web server")
         return
-    await repl.run_tool("search_sops", {"query": rest, "k": 5})
+    await ctx.run_tool("search_sops", {"query": rest, "k": 5})
 
 
 @command("queue")
-async def _queue(repl: Repl, _rest: str) -> None:
+async def _queue(ctx: CommandContext, _rest: str) -> None:
     """Proposals waiting for approval."""
-    repl.monitor.queue()
+    ctx.monitor.queue()
 
 
 @command("approve", "approve ID")
-async def _approve(repl: Repl, rest: str) -> None:
+async def _approve(ctx: CommandContext, rest: str) -> None:
     """Run an incident's proposal; destructive ones still ask y/N."""
     if not rest:
-        repl.terminal.error("which incident? approve INC-1 (see `queue`)")
+        ctx.terminal.error("which incident? approve INC-1 (see `queue`)")
         return
-    await repl.monitor.approve(rest.split()[0])
+    await ctx.monitor.approve(rest.split()[0])
 
 
 @command("reject", "reject ID [reason]")
-async def _reject(repl: Repl, rest: str) -> None:
+async def _reject(ctx: CommandContext, rest: str) -> None:
     """Close an incident's proposal without running it."""
     if not rest:
-        repl.terminal.error("which incident? reject INC-1 [reason]")
+        ctx.terminal.error("which incident? reject INC-1 [reason]")
         return
-    repl.monitor.reject(rest)
+    ctx.monitor.reject(rest)
 
 
 @command("incidents")
-async def _incidents(repl: Repl, rest: str) -> None:
+async def _incidents(ctx: CommandContext, rest: str) -> None:
     """The incident timeline: opened, tier, decision, outcome, time to resolve."""
-    repl.monitor.incidents(int(rest) if rest.isdigit() else 15)
+    ctx.monitor.incidents(int(rest) if rest.isdigit() else 15)
 
 
 @command("simulate", "simulate [clear] cpu|status|disk NAME")
-async def _simulate(repl: Repl, rest: str) -> None:
+async def _simulate(ctx: CommandContext, rest: str) -> None:
     """Sandbox only: fire (or clear) an alarm to see the whole incident flow."""
-    await repl.monitor.simulate(rest)
+    await ctx.monitor.simulate(rest)
+
+
+async def add_sops(ctx: CommandContext, paths: list[str]) -> None:
+    """Index SOPs into the store the server searches (one store per home and process)."""
+    from sop.store import SopStore
+
+    def add():
+        return SopStore.shared(ctx.settings.home, known_tools=ctx.session.catalog.names).add(paths)
+
+    with ctx.terminal.spinner("indexing SOPs…"):
+        try:
+            report = await asyncio.to_thread(add)
+        except Exception as exc:
+            ctx.terminal.error(str(exc))
+            return
+    for item in report.files:
+        line = f"{item.status:9} {item.path}" + (f"  ({item.reason})" if item.reason else "")
+        (ctx.terminal.warn if item.status in {"skipped", "failed"} else ctx.terminal.info)(line)
+    ctx.terminal.print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                       f"skipped {report.skipped}, failed {report.failed}")

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from agent.terminal.render import render_result
+from agent.mcp_client import ConfirmationRequest
+from agent.terminal.render import confirmation_panel, render_result
 
 CONFIRM_TIMEOUT_SECONDS = 120
 TIER_STYLE = {0: "bold white on red", 1: "bold red", 2: "bold yellow"}
@@ -51,14 +52,11 @@ class Terminal:
         # handle_sigint=False: the REPL owns SIGINT (cancel the running request); here Ctrl-C is a key.
         return await self._prompt_session().prompt_async(prompt, handle_sigint=False)
 
-    async def confirm(self, message: str) -> bool:
+    async def confirm(self, request: ConfirmationRequest) -> bool:
         """The y/N gate. Enter, anything but y/yes, Ctrl-C, Ctrl-D or a timeout is No."""
         timeout = self.confirm_timeout
         self.stop_spinner()
-        body, _, _ = message.rpartition("Proceed? [y/N]")
-        risky = "PRODUCTION" in message or "PERMANENT" in message
-        self.console.print(Panel(Text((body or message).rstrip()), title="confirmation required",
-                                 border_style="red" if risky else "yellow", expand=False))
+        self.console.print(confirmation_panel(request))
         session = _confirm_session()
         timer = asyncio.get_running_loop().call_later(timeout, _expire, session)
         try:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from rich.table import Table
 
+from agent.mcp_client import ToolSession
+from agent.terminal.io import Terminal
 from agent.terminal.render import render_result
-
-if TYPE_CHECKING:
-    from agent.terminal.repl import Repl
+from utils.config import Settings
 
 SIMULATE_KINDS = ("cpu", "status", "disk")
 
@@ -24,8 +24,12 @@ def _age(seconds: float | None) -> str:
 
 
 class MonitorControls:
-    def __init__(self, repl: Repl):
-        self.repl = repl
+    """`auto on|off`, `queue`, `approve`, `reject`, `incidents`, `simulate`: the monitor as a person drives it."""
+
+    def __init__(self, terminal: Terminal, session: ToolSession, settings: Settings,
+                 wait_for_sandbox: Callable[[], Awaitable[None]]):
+        self.terminal, self.session, self.settings = terminal, session, settings
+        self.wait_for_sandbox = wait_for_sandbox
         self.monitor = None
 
     @property
@@ -36,29 +40,29 @@ class MonitorControls:
         if self.monitor is None:
             from agent.monitor.loop import Monitor
 
-            self.monitor = Monitor(self.repl.rt.session, self.repl.settings, on_event=self.on_event)
+            self.monitor = Monitor(self.session, self.settings, on_event=self.on_event)
         return self.monitor
 
     async def start(self) -> None:
         if self.running:
-            self.repl.terminal.info("the monitor is already on")
+            self.terminal.info("the monitor is already on")
             return
-        await self.repl.wait_for_sandbox()
+        await self.wait_for_sandbox()
         monitor = self._ensure()
         monitor.start()
-        self.repl.terminal.print(f"monitor on: checking alarms and status checks every {monitor.interval:g}s "
+        self.terminal.print(f"monitor on: checking alarms and status checks every {monitor.interval:g}s "
                                  "(first check now). New incidents appear here; `queue` lists proposals.")
 
     async def stop(self) -> None:
         if not self.running:
-            self.repl.terminal.info("the monitor is off")
+            self.terminal.info("the monitor is off")
             return
         await self.monitor.stop()
-        self.repl.terminal.print("monitor off")
+        self.terminal.print("monitor off")
 
     def on_event(self, event) -> None:
         """Called from the monitor task; patch_stdout keeps the line being typed intact."""
-        terminal = self.repl.terminal
+        terminal = self.terminal
         inc = event.incident
         if event.kind == "opened" and inc is not None:
             from agent.monitor.proposals import Proposal
@@ -86,19 +90,18 @@ class MonitorControls:
         try:
             proposal = monitor.approve(incident_id.upper())
         except (ApprovalError, ValueError) as exc:
-            self.repl.terminal.error(str(exc))
+            self.terminal.error(str(exc))
             return
-        with self.repl.terminal.spinner(f"running {proposal.tool}…"):
-            outcome = await self.repl.rt.session.call(proposal.tool, proposal.arguments,
-                                                     confirmer=self.repl.terminal.confirm)
+        with self.terminal.spinner(f"running {proposal.tool}…"):
+            outcome = await self.session.call(proposal.tool, proposal.arguments,
+                                                     confirmer=self.terminal.confirm)
         monitor.record_action(incident_id.upper(), outcome)
         if outcome.data:
-            self.repl.terminal.print(render_result(outcome.tool, outcome.data))
+            self.terminal.print(render_result(outcome.tool, outcome.data))
         else:
-            (self.repl.terminal.info if outcome.ok else self.repl.terminal.error)(outcome.message)
-        if outcome.status == "ok" and self.repl.settings.sandbox and proposal.tool in {
-            "reboot_instances", "start_instances"
-        }:
+            (self.terminal.info if outcome.ok else self.terminal.error)(outcome.message)
+        facts = self.session.catalog.get(proposal.tool)
+        if outcome.status == "ok" and self.settings.sandbox and facts and facts.end_state == "running":
             await self._sandbox_recovers(incident_id.upper())
 
     async def _sandbox_recovers(self, incident_id: str) -> None:
@@ -110,7 +113,7 @@ class MonitorControls:
             await asyncio.to_thread(clear_alarm_named, None, inc.alarm)
         except Exception:  # a synthetic signal (status check) has no alarm to clear
             return
-        self.repl.terminal.info(f"(sandbox) {inc.alarm} returns to OK; the monitor posts the resolve next cycle")
+        self.terminal.info(f"(sandbox) {inc.alarm} returns to OK; the monitor posts the resolve next cycle")
 
     def reject(self, rest: str) -> None:
         from agent.monitor.incidents import ApprovalError
@@ -119,26 +122,26 @@ class MonitorControls:
         try:
             self._ensure().reject(incident_id.upper(), reason.strip(), by="user")
         except (ApprovalError, ValueError) as exc:
-            self.repl.terminal.error(str(exc))
+            self.terminal.error(str(exc))
             return
-        self.repl.terminal.print(f"{incident_id.upper()} rejected" + (f": {reason.strip()}" if reason else ""))
+        self.terminal.print(f"{incident_id.upper()} rejected" + (f": {reason.strip()}" if reason else ""))
 
     def queue(self) -> None:
         items = self._ensure().queue()
         if not items:
-            self.repl.terminal.info("nothing waits for approval")
+            self.terminal.info("nothing waits for approval")
             return
         table = Table(header_style="bold", show_edge=False)
         for column in ("Incident", "Tier", "Alarm", "Proposal"):
             table.add_column(column, overflow="fold")
         for item in items:
             table.add_row(item.incident.id, str(item.incident.tier), item.incident.alarm, item.text)
-        self.repl.terminal.print(table)
+        self.terminal.print(table)
 
     def incidents(self, limit: int = 15) -> None:
         rows = self._ensure().history(limit)
         if not rows:
-            self.repl.terminal.info("no incidents yet")
+            self.terminal.info("no incidents yet")
             return
         table = Table(header_style="bold", show_edge=False)
         for column in ("Incident", "Tier", "Alarm", "Status", "Opened", "Decision", "Outcome", "Resolved in"):
@@ -152,26 +155,26 @@ class MonitorControls:
             outcome = outcome or "-"
             table.add_row(inc.id, str(inc.tier), inc.alarm, inc.status, f"{_age(now - inc.opened_at)} ago",
                           str(decision)[:40], str(outcome)[:40], _age(inc.time_to_resolve))
-        self.repl.terminal.print(table)
+        self.terminal.print(table)
 
     async def simulate(self, rest: str) -> None:
         from utils.sandbox import clear_alarm, simulate_alarm
 
-        if not self.repl.settings.sandbox:
-            self.repl.terminal.error("simulate works only in the sandbox (start with --sandbox / make run)")
+        if not self.settings.sandbox:
+            self.terminal.error("simulate works only in the sandbox (start with --sandbox / make run)")
             return
         words = rest.split()
         clear = bool(words) and words[0] == "clear"
         words = words[1:] if clear else words
         if len(words) != 2 or words[0] not in SIMULATE_KINDS:
-            self.repl.terminal.error("usage: simulate [clear] cpu|status|disk NAME   e.g. simulate status worker-2")
+            self.terminal.error("usage: simulate [clear] cpu|status|disk NAME   e.g. simulate status worker-2")
             return
-        await self.repl.wait_for_sandbox()
+        await self.wait_for_sandbox()
         try:
             alarm = await asyncio.to_thread(clear_alarm if clear else simulate_alarm, None, words[0], words[1])
         except Exception as exc:
-            self.repl.terminal.error(str(exc))
+            self.terminal.error(str(exc))
             return
         state = "OK" if clear else "ALARM"
         hint = "" if self.running else " — `auto on` to let the monitor pick it up"
-        self.repl.terminal.print(f"{alarm} → {state}{hint}")
+        self.terminal.print(f"{alarm} → {state}{hint}")

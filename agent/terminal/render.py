@@ -74,6 +74,8 @@ def alarms_table(data: dict) -> RenderableType:
     for a in data.get("alarms", []):
         table.add_row(a["name"], styled(a.get("state")), a.get("metric") or "-", a.get("instance_id") or "-",
                       escape((a.get("reason") or "")[:80]))
+    if data.get("has_more_results"):
+        table.caption = f"showing {len(data.get('alarms', []))} of {data.get('count')}; ask for firing alarms to narrow it"
     return table
 
 
@@ -157,6 +159,27 @@ def sops_view(data: dict) -> RenderableType:
     return table
 
 
+def confirmation_panel(request: Any) -> RenderableType:
+    """What the person reads before y/N, from the server's facts; the server's words when it sent none."""
+    risky = request.production or request.action == "terminate"
+    style = "red" if risky else "yellow"
+    if request.action is None:
+        body, _, _ = request.message.rpartition("Proceed? [y/N]")
+        return Panel(Text((body or request.message).rstrip()), title="confirmation required",
+                     border_style=style, expand=False)
+    table = Table(show_header=True, header_style="bold", show_edge=False, box=None, padding=(0, 2))
+    for column in ("Name", "ID", "State", "Env"):
+        table.add_column(column, no_wrap=column == "ID")
+    for target in request.targets:
+        table.add_row(target.name or "(no name)", target.instance_id, styled(target.state), target.env or "-")
+    lines: list[RenderableType] = [
+        Text(f"{request.action.upper()} {len(request.targets)} instance(s)", style="bold"), table]
+    if request.production:
+        lines.append(Text("This touches PRODUCTION.", style="bold red"))
+    lines.append(Text(f"Risk ({request.risk or '?'}): {request.consequence or ''}"))
+    return Panel(Group(*lines), title="confirmation required", border_style=style, expand=False)
+
+
 RENDERERS = {
     "list_instances": instances_table,
     "describe_instance": instance_detail,
@@ -166,15 +189,12 @@ RENDERERS = {
     "get_cost_and_usage": cost_view,
     "search_logs": logs_view,
     "search_sops": sops_view,
-    "start_instances": action_view,
-    "stop_instances": action_view,
-    "reboot_instances": action_view,
-    "terminate_instances": action_view,
 }
 
 
 def render_result(tool: str, data: dict | None) -> RenderableType:
-    renderer = RENDERERS.get(tool)
-    if renderer is None or data is None:
-        return Text(str(data))
-    return renderer(data)
+    if data is None:
+        return Text("None")
+    # Every mutating tool answers with an ActionResult (action, status, targets): one view for all.
+    renderer = RENDERERS.get(tool) or (action_view if "action" in data and "targets" in data else None)
+    return renderer(data) if renderer else Text(str(data))

@@ -15,6 +15,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from agent.chatops import ChatOps
 from agent.runtime import Runtime, runtime
 from agent.terminal import commands
+from agent.terminal.commands import CommandContext
 from agent.terminal.io import Terminal
 from agent.terminal.monitor_panel import MonitorControls
 from utils.config import Settings
@@ -48,8 +49,14 @@ class Repl:
         self.completer = completer
         self.chat = ChatOps(rt.session, rt.model_planner)
         self.stopping = False
-        self.monitor = MonitorControls(self)
+        self.monitor = MonitorControls(terminal, rt.session, settings, self.wait_for_sandbox)
+        self.commands = CommandContext(terminal=terminal, session=rt.session, settings=settings,
+                                       monitor=self.monitor, status_lines=self.status_lines,
+                                       run_tool=self.run_tool, leave=self.leave)
         self._current: asyncio.Task | None = None
+
+    def leave(self) -> None:
+        self.stopping = True
 
     # -- start-up ----------------------------------------------------------------------------
     def banner(self) -> None:
@@ -88,7 +95,7 @@ class Repl:
         found = commands.match(line)
         if found is not None:
             cmd, rest = found
-            await cmd.handler(self, rest)
+            await cmd.handler(self.commands, rest)
             return
         await self.wait_for_sandbox()
         with self.terminal.spinner("thinking…"):
@@ -107,24 +114,6 @@ class Repl:
         else:
             self.terminal.error(outcome.message)
 
-    async def sop_add(self, paths: list[str]) -> None:
-        from sop.store import SopStore
-
-        def add():
-            return SopStore(self.settings.home).add(paths)
-
-        with self.terminal.spinner("indexing SOPs…"):
-            try:
-                report = await asyncio.to_thread(add)
-            except Exception as exc:
-                self.terminal.error(str(exc))
-                return
-        for item in report.files:
-            line = f"{item.status:9} {item.path}" + (f"  ({item.reason})" if item.reason else "")
-            (self.terminal.warn if item.status in {"skipped", "failed"} else self.terminal.info)(line)
-        self.terminal.print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-                            f"skipped {report.skipped}, failed {report.failed}")
-
     async def _refresh_names(self) -> None:
         try:
             context = await self.chat.context()
@@ -133,12 +122,6 @@ class Repl:
         self.completer.names = sorted({i.name for i in context.instances if i.name})
 
     # -- monitor -----------------------------------------------------------------------------
-    async def start_monitor(self) -> None:
-        await self.monitor.start()
-
-    async def stop_monitor(self) -> None:
-        await self.monitor.stop()
-
     async def stop_monitor_quietly(self) -> None:
         if self.monitor.running:
             await self.monitor.monitor.stop()

@@ -3,10 +3,12 @@
 import os
 import sys
 
+import mcp.types as mcp_types
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from agent.mcp_client import ConfirmationRequest
 from tests.helpers import REPO, ScriptedPerson, state_of
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +33,26 @@ async def test_stdio_catalog_guards_and_confirmation(estate, aws_env, ec2, mode)
     assert stopped.structured_content["status"] == "ok" and len(person.shown) == 1
     assert state_of(ec2, estate["api-1"]) in {"stopping", "stopped"}
     assert state_of(ec2, estate["db-primary"]) == "running"
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_stdio_confirmation_carries_its_facts_as_data(estate, aws_env, ec2, mode):
+    asked: list[ConfirmationRequest] = []
+
+    async def person(_ctx, params):
+        asked.append(ConfirmationRequest.from_params(params))
+        return mcp_types.ElicitResult(action="decline")
+
+    async with Client(server(aws_env.env), elicitation_callback=person, mode=mode) as client:
+        declined = await client.call_tool("reboot_instances", {"instances": ["web-server"]})
+    assert declined.structured_content["status"] == "declined"
+    (request,) = asked
+    assert (request.action, request.tool, request.risk, request.production) == (
+        "reboot", "reboot_instances", "HIGH", True)
+    assert [(t.instance_id, t.name, t.state, t.env) for t in request.targets] == [
+        (estate["web-server"], "web-server", "running", "prod")]
+    assert "REBOOT 1 instance(s):" in request.message  # the same facts in words, for other clients
+    assert state_of(ec2, estate["web-server"]) == "running"
 
 
 async def test_stdio_client_without_elicitation_cannot_stop_anything(estate, aws_env, ec2):

@@ -10,7 +10,7 @@ EXPECTED = {
     "stop_instances": ({"instances", "dry_run"}, {"instances"}, "destructive"),
     "reboot_instances": ({"instances", "dry_run"}, {"instances"}, "destructive"),
     "terminate_instances": ({"instances", "dry_run"}, {"instances"}, "destructive"),
-    "list_alarms": ({"state"}, set(), "read"),
+    "list_alarms": ({"state", "max"}, set(), "read"),
     "get_metric_statistics": ({"instance", "metric", "minutes", "period", "statistic"}, {"instance"}, "read"),
     "search_logs": ({"log_group", "pattern", "minutes", "limit"}, {"log_group"}, "read"),
     "get_cost_and_usage": ({"start", "end", "granularity", "group_by"}, set(), "read"),

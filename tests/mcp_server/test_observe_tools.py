@@ -25,7 +25,10 @@ async def test_thousand_alarms_are_all_listed(aws_env):
                             ComparisonOperator="GreaterThanThreshold")
     async with in_memory_client() as client:
         result = (await client.call_tool("list_alarms", {})).structured_content
-    assert result["count"] == 1050
+        everything = (await client.call_tool("list_alarms", {"max": 10_000})).structured_content
+    # A model gets a page its context can hold, and is told there is more; the monitor asks for all.
+    assert result["count"] == 1050 and len(result["alarms"]) == 100 and result["has_more_results"] is True
+    assert len(everything["alarms"]) == 1050 and everything["has_more_results"] is False
 
 
 async def test_cpu_metric_for_a_named_instance(estate):

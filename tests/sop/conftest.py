@@ -25,15 +25,15 @@ CASES = yaml.safe_load((HERE / "alert_cases.yaml").read_text(encoding="utf-8"))
 
 
 def run_cli(*args: str, home: Path, stdin: str | None = None, env: dict[str, str] | None = None):
-    """`python -m sop.cli --home HOME ARGS...` in a fresh process."""
+    """`python main.py sop ARGS...` with AIOPS_HOME=HOME, in a fresh process."""
     return subprocess.run(
-        [sys.executable, "-m", "sop.cli", "--home", str(home), *args],
+        [sys.executable, "main.py", "sop", *args],
         cwd=REPO,
         input=stdin,
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "AIOPS_HOME": str(home), **(env or {})},
     )
 
 
@@ -49,8 +49,9 @@ def pytest_collection_modifyitems(items):
 def _corpus_build(tmp_path_factory):
     """Indexes the library and the corpus into a template home, in the background."""
     home = tmp_path_factory.mktemp("sop-corpus-home") / "home"
-    command = [sys.executable, "-m", "sop.cli", "--home", str(home), "add", str(CORPUS), "--json"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "main.py", "sop", "add", str(CORPUS), "--json"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "AIOPS_HOME": str(home)})
     yield home, process
     if process.poll() is None:
         process.kill()

@@ -91,7 +91,7 @@ def test_remove(home, sops, capsys):
     assert capsys.readouterr().err.startswith("sop: no SOP with id or path")
 
 
-def test_module_entry_point_in_a_subprocess(home):
+def test_the_command_line_in_a_subprocess(home):
     done = run_cli("search", "ALARM: \"web-1-StatusCheckFailed_System\" in EU (Ireland)", "--json", home=home)
     assert done.returncode == 0, done.stderr
     top = json.loads(done.stdout)["results"][0]
@@ -101,3 +101,11 @@ def test_module_entry_point_in_a_subprocess(home):
     assert missing.returncode == 1
     assert missing.stderr == "sop: /definitely/not/here: no such file or folder\n"
     assert "Traceback" not in missing.stderr
+
+
+def test_sop_add_refuses_a_recovery_the_server_does_not_offer(tmp_path):
+    doc = tmp_path / "bad.md"
+    doc.write_text("---\nalarms: ['*disk*']\nrecovery: {tool: rm_rf}\n---\n# Disk\n\n## Recovery\nClean up.\n")
+    done = run_cli("add", str(doc), home=tmp_path / "home")
+    assert done.returncode == 1
+    assert "unknown tool 'rm_rf'" in done.stderr and "Traceback" not in done.stderr

@@ -110,6 +110,7 @@ def test_bom_and_no_front_matter():
         ("---\ntitle: [unclosed\n---\nbody\n", "not valid YAML at line"),
         ("---\n- a\n- b\n---\nbody\n", "must be a YAML mapping"),
         ("---\nrecovery: {tool: rm_rf}\n---\nbody\n", "unknown tool 'rm_rf'"),
+        ("---\nrecovery: {tool: 'rm -rf /'}\n---\nbody\n", "unknown tool 'rm -rf /'"),
         ("---\nrecovery: {arguments: {}}\n---\nbody\n", "must be a mapping like"),
         ("---\nrecovery: {tool: reboot_instances, arguments: [1]}\n---\nbody\n", "arguments"),
         ("---\nalarms: {a: b}\n---\nbody\n", "'alarms' must be a list of strings"),
@@ -117,8 +118,14 @@ def test_bom_and_no_front_matter():
 )
 def test_broken_front_matter_is_one_clear_line(text, message):
     with pytest.raises(FrontMatterError, match=message) as caught:
-        parse_sop(text, "x")
+        parse_sop(text, "x", known_tools={"reboot_instances", "get_metric_statistics"})
     assert "\n" not in str(caught.value)
+
+
+def test_without_a_catalog_a_recovery_must_still_look_like_a_tool_name():
+    assert parse_sop("---\nrecovery: reboot_instances\n---\nx\n", "x").recovery["tool"] == "reboot_instances"
+    with pytest.raises(FrontMatterError, match="unknown tool"):
+        parse_sop("---\nrecovery: 'Reboot Now!'\n---\nx\n", "x")
 
 
 def test_comma_separated_tags_are_accepted():

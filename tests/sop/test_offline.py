@@ -62,10 +62,10 @@ def test_the_guard_really_refuses_connections(tmp_path):
 
 # `sop add` then `sop search -` in one interpreter: a second start-up would prove nothing more.
 ADD_THEN_SEARCH = (
-    "import sys; from sop.cli import main; "
-    "home, folder = sys.argv[1:3]; "
-    "sys.exit(main(['--home', home, 'add', folder, '--json']) "
-    "or main(['--home', home, 'search', '-', '--json', '--k', '2']))"
+    "import os, sys; from main import main; "
+    "home, folder = sys.argv[1:3]; os.environ['AIOPS_HOME'] = home; "
+    "sys.exit(main(['sop', 'add', folder, '--json']) "
+    "or main(['sop', 'search', '-', '--json', '--k', '2']))"
 )
 
 

@@ -131,7 +131,10 @@ def test_bad_inputs_fail_alone_and_the_rest_is_ingested(bare_home, sops, tmp_pat
 
 
 def test_broken_update_keeps_the_stored_version(bare_home, sops):
-    store = SopStore(bare_home, index_library=False)
+    from mcp_server.server import tool_names
+    from utils.config import load_settings
+
+    store = SopStore(bare_home, index_library=False, known_tools=tool_names(load_settings()))
     store.add([sops])
     (sops / "disk.md").write_text("---\nrecovery: {tool: format_disk}\n---\n# Disk\n", encoding="utf-8")
     (sops / "reboot.md").write_bytes(b"\xff\xfe broken")

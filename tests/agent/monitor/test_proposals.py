@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from agent.mcp_client import open_session
+from agent.catalog import Catalog
+from agent.mcp_client import ConfirmationRequest, ConfirmTarget, open_session
 from agent.monitor.proposals import Subject, auto_policy, build_proposal, exact_confirmer, from_rules
 from utils.config import load_settings
 
 IID = "i-0abc1234def567890"
+# What the catalog says may run unattended (test_catalog checks it is derived from the server).
+RESTORING = frozenset({"start_instances", "reboot_instances"})
 
 
 @pytest.fixture
-async def catalog(aws_env) -> dict:
+async def catalog(aws_env) -> Catalog:
     async with open_session(load_settings()) as session:
-        return {t.name: t.input_schema for t in session.tools}
+        return session.catalog
 
 
 def sop(recovery, title="Runbook") -> list[dict]:
@@ -89,8 +92,8 @@ async def test_rules_without_a_sop(catalog, subject, tool, risk):
         assert proposal.arguments == {"instance": IID, "metric": subject.metric}
 
 
-def test_describe_names_the_target():
-    proposal = from_rules(Subject(IID, "StatusCheckFailed", status_check=True), {"reboot_instances": {}})
+async def test_describe_names_the_target(catalog):
+    proposal = from_rules(Subject(IID, "StatusCheckFailed", status_check=True), catalog)
     assert proposal.describe("worker-1") == f"reboot_instances worker-1 ({IID})"
 
 
@@ -101,7 +104,7 @@ def test_auto_policy_allows_only_start_and_reboot():
         {"alarm": "*cpu*", "action": "stop_instances"},
         {"alarm": "*", "action": "terminate_instances"},
         {"action": "reboot_instances"},
-    ], "max_per_cycle": 2})
+    ], "max_per_cycle": 2}, RESTORING)
     assert [(r.alarm, r.action) for r in policy.rules] == [
         ("*status-check*", "reboot_instances"), ("*stopped*", "start_instances")]
     assert len(policy.problems) == 3
@@ -112,18 +115,22 @@ def test_auto_policy_allows_only_start_and_reboot():
 
 
 def test_auto_policy_is_off_by_default_and_when_disabled():
-    assert auto_policy({}).rules == ()
-    assert auto_policy({"enabled": False, "rules": [{"alarm": "*", "action": "reboot_instances"}]}).rules == ()
-    assert "must be a list" in auto_policy({"rules": "reboot"}).problems[0]
+    assert auto_policy({}, RESTORING).rules == ()
+    assert auto_policy({"enabled": False, "rules": [{"alarm": "*", "action": "reboot_instances"}]}, RESTORING).rules == ()
+    assert "must be a list" in auto_policy({"rules": "reboot"}, RESTORING).problems[0]
 
 
 async def test_the_auto_confirmer_consents_once_to_exactly_its_call():
-    message = f"REBOOT 1 instance(s):\n  - worker-1  {IID}  state=running  env=staging\nRisk: x.\nProceed? [y/N]"
-    other = message.replace(IID, "i-0fffffffffffffff0")
-    two = message.replace("1 instance(s)", "2 instance(s)") + "\n  - web  i-0aaaaaaaaaaaaaaa0  state=running  env=prod"
-    assert not await exact_confirmer("reboot_instances", IID)(other)
-    assert not await exact_confirmer("reboot_instances", IID)(two)
-    assert not await exact_confirmer("reboot_instances", IID)(message.replace("REBOOT", "TERMINATE"))
+    def asked(tool: str, *ids: str) -> ConfirmationRequest:
+        return ConfirmationRequest(message="REBOOT …", action=tool.removesuffix("_instances"), tool=tool,
+                                   targets=[ConfirmTarget(instance_id=i) for i in ids])
+
+    message = asked("reboot_instances", IID)
+    assert not await exact_confirmer("reboot_instances", IID)(asked("reboot_instances", "i-0fffffffffffffff0"))
+    assert not await exact_confirmer("reboot_instances", IID)(asked("reboot_instances", IID, "i-0aaaaaaaaaaaaaaa0"))
+    assert not await exact_confirmer("reboot_instances", IID)(asked("terminate_instances", IID))
+    # A request without facts (words only) is never consented to automatically.
+    assert not await exact_confirmer("reboot_instances", IID)(ConfirmationRequest(message=f"REBOOT {IID}"))
     confirm = exact_confirmer("reboot_instances", IID)
     assert await confirm(message)
     assert not await confirm(message)  # one call only
