@@ -7,16 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.monitor.incidents import (
-    ApprovalError,
-    IncidentStore,
-    IncidentStoreUnavailable,
-    NewIncident,
-    parse_id,
-)
+from agent.monitor.incidents import IncidentStore, IncidentStoreUnavailable
+from agent.monitor.proposals import Proposal
+from agent.monitor.records import ApprovalError, NewIncident, parse_id
 
-PROPOSAL = {"tool": "reboot_instances", "arguments": {"instances": ["i-0abc1234"]}, "risk": "HIGH",
-            "origin": "rule", "reason": "status check failed"}
+PROPOSAL = Proposal(tool="reboot_instances", arguments={"instances": ["i-0abc1234"]}, risk="HIGH",
+                    origin="rule", reason="status check failed")
 
 
 class Clock:
