@@ -153,8 +153,10 @@ class SlackWebhookNotifier:
         worst_post = (max_retries + 1) * timeout + max_retries * max(
             max_retry_after, backoff * 2**max_retries
         )
-        self._outbox = Outbox(db_path or Path(home) / OUTBOX_FILE, NAME, lease_seconds=2 * worst_post + 60,
-                              legacy_table=LEGACY_OUTBOX_TABLE)
+        # Rows of an outbox from before destinations were this notifier's: it adopts them (under its own name only).
+        legacy = LEGACY_OUTBOX_TABLE if self.name == NAME else None
+        self._outbox = Outbox(db_path or Path(home) / OUTBOX_FILE, self.name, lease_seconds=2 * worst_post + 60,
+                              legacy_table=legacy)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlackWebhookNotifier:
@@ -203,11 +205,11 @@ class SlackWebhookNotifier:
     def describe(self) -> str:
         """One line for a banner: where alerts go, without secrets."""
         if not self.enabled:
-            return f"{NAME}: not configured (alerts in the terminal only)"
+            return f"{self.name}: not configured (alerts in the terminal only)"
         routes = {t: lane.redacted for t, lane in self._tier_lane.items() if lane is not None}
         if len(routes) == 3 and len(set(self._tier_lane.values())) == 1:
-            return f"{NAME} {routes[0]} (all tiers)"
-        return f"{NAME}: " + ", ".join(f"Tier {t} → {where}" for t, where in routes.items())
+            return f"{self.name} {routes[0]} (all tiers)"
+        return f"{self.name}: " + ", ".join(f"Tier {t} → {where}" for t, where in routes.items())
 
     def pending(self) -> int:
         return self._outbox.count()

@@ -176,6 +176,7 @@ async def test_slack_html_and_config_errors_are_reported_not_raised(estate, slac
         await monitor.run_cycle()
     errors = [e for e in events if e.kind == "notify_error"]
     assert len(errors) == 1 and "404 no_service" in errors[0].message
+    assert errors[0].message.startswith("Slack webhook: ")  # the destination names itself
 
 
 async def test_without_a_webhook_alerts_stay_in_the_terminal(estate):
@@ -185,6 +186,13 @@ async def test_without_a_webhook_alerts_stay_in_the_terminal(estate):
     assert report.notified == [] and len(report.open_incidents) == 2
     history = monitor.history()
     assert all("terminal_only" in h.timeline[-1].detail for h in history)
+
+
+async def test_delivery_lines_and_errors_name_the_destination_not_slack(estate, slack):
+    async with monitor_on(slack) as monitor:
+        await monitor.run_cycle()
+    notified = [e.detail for h in monitor.history() for e in h.timeline if e.kind == "notified"]
+    assert len(notified) == 2 and all(d.startswith("Slack webhook: sent sent to Slack via") for d in notified)
 
 
 # --- approvals and auto-remediation ---------------------------------------------------------------
