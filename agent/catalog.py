@@ -98,9 +98,10 @@ class Catalog:
             return {}
         return {facts.targets: [instance_id] if facts.many_targets else instance_id}
 
-    def restoring(self) -> frozenset[str]:
-        """Mutating tools whose success leaves instances running: the only ones auto-remediation may run."""
-        return frozenset(n for n, f in self._facts.items() if f.mutating and f.end_state == "running")
+    def restoring(self) -> tuple[str, ...]:
+        """Mutating tools whose success leaves instances running (the only ones auto-remediation may run),
+        in the server's order."""
+        return tuple(n for n, f in self._facts.items() if f.mutating and f.end_state == "running")
 
     def leaves_down(self) -> frozenset[str]:
         """Mutating tools whose success leaves instances stopped or terminated."""

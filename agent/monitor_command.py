@@ -1,8 +1,8 @@
 """`monitor` and `incidents` without the REPL: for cron, systemd and scripts.
 
 `monitor --once` runs one cycle and exits 0; `--json` prints DESIGN.md's document (the incidents
-open after the cycle plus those it resolved; `notified` = this run handed Slack a message about
-it). Without `--once` it runs until SIGINT/SIGTERM, one line per event (`--json`: one JSON object
+open after the cycle plus those it resolved; `notified` = this run handed the notifier an alert
+about it). Without `--once` it runs until SIGINT/SIGTERM, one line per event (`--json`: one JSON object
 per event line). Skip reasons go to stderr in JSON mode so stdout stays one document.
 """
 
@@ -18,8 +18,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.monitor.incidents import IncidentHistory, IncidentStore, IncidentStoreUnavailable
-from agent.monitor.models import CycleReport, MonitorEvent, incident_json
+from agent.monitor.incidents import IncidentStore, IncidentStoreUnavailable
+from agent.monitor.models import CycleReport, MonitorEvent, duration, incident_json, where
+from agent.monitor.records import IncidentHistory
 from utils.config import Settings
 
 MAX_LIMIT = 10_000
@@ -137,7 +138,7 @@ def history_json(item: IncidentHistory) -> dict[str, Any]:
         "opened_at": _iso(inc.opened_at),
         "resolved_at": _iso(inc.resolved_at),
         "time_to_resolve_seconds": round(inc.time_to_resolve, 1) if inc.time_to_resolve is not None else None,
-        "risk": inc.proposal.get("risk") if inc.proposal else None,
+        "risk": inc.proposal.risk if inc.proposal else None,
         "notified_at": _iso(inc.notified_at),
         "pages": inc.pages,
         "decision": None if approval is None else {
@@ -152,13 +153,10 @@ def history_json(item: IncidentHistory) -> dict[str, Any]:
 
 
 def _history_lines(item: IncidentHistory) -> list[str]:
-    from agent.monitor.proposals import Proposal
-
     inc, approval = item.incident, item.approval
-    where = f"{inc.name} ({inc.instance_id})" if inc.name else (inc.instance_id or "no resource")
-    lines = [f"{inc.id}  Tier {inc.tier}  {inc.status:<8}  {inc.alarm} on {where}"]
+    lines = [f"{inc.id}  Tier {inc.tier}  {inc.status:<8}  {inc.alarm} on {where(inc)}"]
     sop = inc.sops[0]["title"] if inc.sops else "none"
-    proposal = Proposal(**inc.proposal) if inc.proposal else None
+    proposal = inc.proposal
     what = f"{proposal.describe(inc.name)} [risk {proposal.risk}]" if proposal else "none"
     lines.append(f"    opened {_iso(inc.opened_at)} · SOP: {sop} · proposal: {what}")
     if approval is not None:
@@ -166,7 +164,7 @@ def _history_lines(item: IncidentHistory) -> list[str]:
         outcome = f" · action: {approval.outcome_status} — {approval.outcome_message}" if approval.outcome_status else ""
         lines.append(f"    decision: {approval.status}{who}{outcome}")
     if inc.resolved_at is not None:
-        lines.append(f"    resolved {_iso(inc.resolved_at)} after {inc.time_to_resolve or 0:.0f}s")
+        lines.append(f"    resolved {_iso(inc.resolved_at)} after {duration(inc.time_to_resolve)}")
     return lines
 
 

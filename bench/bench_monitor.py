@@ -103,7 +103,7 @@ def build_fleet(url: str) -> dict:
 async def big_cycle(cycles: int) -> dict:
     from agent.mcp_client import open_session
     from agent.monitor.loop import Monitor
-    from notify.slack_webhook import SlackNotifier
+    from notify.slack_webhook import SlackWebhookNotifier
     from utils.config import load_settings
 
     settings = load_settings()
@@ -116,7 +116,7 @@ async def big_cycle(cycles: int) -> dict:
             t = time.perf_counter()
             await session.call("search_sops", {"query": query, "k": 3})
             searches.append(time.perf_counter() - t)
-        monitor = Monitor(session, settings, notifier=SlackNotifier(settings.home, None))
+        monitor = Monitor(session, settings, notifier=SlackWebhookNotifier(settings.home, None))
         first = await monitor.run_cycle()
         memory, durations = {"cycle_1": rss_mb()}, []
         for n in range(2, cycles + 1):
@@ -150,7 +150,7 @@ async def latency(url: str, interval: float) -> dict:
     sys.path.insert(0, str(REPO))
     from agent.mcp_client import open_session
     from agent.monitor.loop import Monitor
-    from notify.slack_webhook import SlackNotifier
+    from notify.slack_webhook import SlackWebhookNotifier
     from tests.notify.slack_server import FakeSlackWebhook
     from utils.config import load_settings
     from utils.sandbox import seed_estate, simulate_alarm
@@ -161,7 +161,7 @@ async def latency(url: str, interval: float) -> dict:
     samples = []
     with FakeSlackWebhook() as slack:
         async with open_session(settings, in_memory=True, client_name="bench") as session:
-            monitor = Monitor(session, settings, notifier=SlackNotifier(settings.home, slack.url), interval=interval)
+            monitor = Monitor(session, settings, notifier=SlackWebhookNotifier(settings.home, slack.url), interval=interval)
             monitor.start()
             await asyncio.to_thread(slack.wait_for, 2, 60)  # the seeded incidents first
             for kind, name in LATENCY_ALARMS:

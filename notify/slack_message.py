@@ -1,6 +1,6 @@
 """Slack message text for tiered alerts: the words, the colours and the escaping of untrusted text.
 
-Split from notify/slack_webhook.py (delivery: webhooks, retries, outbox), which re-exports these names.
+The Slack rendering of the notifier-neutral Alert (notify/base.py); notify/slack_webhook.py delivers it.
 Message text always carries `Tier N`, the alarm, the resource (name and id), the top SOP and the
 proposed action (DESIGN.md "Tiers"). Alarm text is untrusted: it is escaped so it can neither
 mention (`<!channel>`) nor link; the only mention a message carries is the Tier 0 page's own.
@@ -9,31 +9,16 @@ mention (`<!channel>`) nor link; the only mention a message carries is the Tier 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from notify.base import Alert, duration
 
-__all__ = ["RESOLVED_COLOUR", "TIER_COLOURS", "TIER_NAMES", "Alert", "build_message", "escape"]
+__all__ = ["RESOLVED_COLOUR", "TIER_COLOURS", "TIER_NAMES", "build_message", "escape"]
 
 TIER_NAMES = {0: "Tier 0 — EMERGENCY", 1: "Tier 1 — CRITICAL", 2: "Tier 2 — WARNING"}
 TIER_COLOURS = {0: "#D00000", 1: "#E8590C", 2: "#F2C744"}
 RESOLVED_COLOUR = "#2EB67D"
 _ICONS = {0: ":rotating_light:", 1: ":red_circle:", 2: ":warning:"}
-
-
-class Alert(BaseModel):
-    kind: Literal["open", "repage", "resolved"]
-    tier: int = Field(ge=0, le=2)
-    incident_id: str
-    alarm: str
-    resource_name: str | None
-    resource_id: str | None
-    summary: str = ""  # untrusted (alarm reason): escaped, never allowed to ping
-    sop_title: str | None = None
-    sop_source: str | None = None
-    proposal: str | None = None
-    risk: str | None = None
-    time_to_resolve_seconds: float | None = None
 
 
 _MENTION = re.compile(r"<![^>]*>")
@@ -73,7 +58,7 @@ def build_message(alert: Alert) -> dict[str, Any]:
 def _headline(alert: Alert) -> str:
     tier, alarm, resource = TIER_NAMES[alert.tier], escape(alert.alarm, 300), _resource(alert)
     if alert.kind == "resolved":
-        took = _duration(alert.time_to_resolve_seconds)
+        took = _took(alert)
         return f":white_check_mark: *Resolved* — {tier}: {alarm} on {resource} is back to OK after {took}"
     ping = "<!channel> " if alert.tier == 0 else ""  # ours, unescaped: the only mention a message may carry
     again = " (still firing — repeat page)" if alert.kind == "repage" else ""
@@ -84,7 +69,7 @@ def _fallback_text(alert: Alert) -> str:
     tier, alarm, resource = TIER_NAMES[alert.tier], escape(alert.alarm, 300), _resource(alert)
     incident = escape(alert.incident_id, 200)
     if alert.kind == "resolved":
-        took = _duration(alert.time_to_resolve_seconds)
+        took = _took(alert)
         back = f"{tier} alarm {alarm} on {resource} is back to OK after {took}"
         return f"Resolved: {back}. Incident {incident} resolved."
     ping = "<!channel> " if alert.tier == 0 else ""
@@ -122,7 +107,7 @@ def _resolved_blocks(alert: Alert) -> list[dict[str, Any]]:
         _fields(
             ("Alarm", escape(alert.alarm, 300)),
             ("Resource", _resource(alert)),
-            ("Time to resolve", _duration(alert.time_to_resolve_seconds)),
+            ("Time to resolve", _took(alert)),
             ("Incident", escape(alert.incident_id, 200)),
         ),
     ]
@@ -140,15 +125,8 @@ def _resource(alert: Alert) -> str:
     return name or rid or "no specific resource"
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "an unknown time"
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+def _took(alert: Alert) -> str:
+    return duration(alert.time_to_resolve_seconds, unknown="an unknown time")
 
 
 def _section(text: str) -> dict[str, Any]:

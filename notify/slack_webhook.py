@@ -1,10 +1,10 @@
-"""Tiered Slack alerts over incoming webhooks, with a durable outbox.
+"""Tiered Slack alerts over incoming webhooks: the first Notifier (notify/base.py), with the durable outbox.
 
-The message itself (Alert, build_message, escaping, tier names and colours) is built in
-notify/slack_message.py and re-exported here; this module delivers it.
+The message (build_message, escaping, tier names and colours) is built in notify/slack_message.py
+when a row is sent, not when it is queued; retries live in notify/slack_retry.py.
 
-`notify()` first writes the message to the outbox (notify/outbox.py), then
-drains the outbox oldest-first, so a new alert never overtakes one that is
+`notify()` first writes the alert to the outbox (notify/outbox.py), under this notifier's
+name, then drains the outbox oldest-first, so a new alert never overtakes one that is
 still waiting and nothing is lost when Slack, the network or the webhook is
 broken. 429 and 5xx are retried by slack_sdk's own retry handlers within a
 bounded time; 4xx other than 429 means the webhook itself is wrong (revoked,
@@ -25,45 +25,33 @@ logs, errors and results show only scheme and host.
 from __future__ import annotations
 
 import logging
-import random
 import re
 import threading
 import time
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel
-from slack_sdk.http_retry import (
-    ConnectionErrorRetryHandler,
-    HttpResponse,
-    RateLimitErrorRetryHandler,
-    RetryHandler,
-    RetryState,
-)
-from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.webhook import WebhookClient
 
-from notify.outbox import Outbox
-from notify.slack_message import RESOLVED_COLOUR, TIER_COLOURS, TIER_NAMES, Alert, build_message, escape
+from notify.base import Alert, DeliveryResult
+from notify.outbox import Outbox, OutboxRow
+from notify.slack_message import build_message
+from notify.slack_retry import retry_after_seconds, retry_handlers
 
 if TYPE_CHECKING:
     from utils.config import Settings
 
-# Message names are re-exported: callers import Alert and build_message from here.
-__all__ = [
-    "RESOLVED_COLOUR", "TIER_COLOURS", "TIER_NAMES", "Alert", "DeliveryResult", "SlackNotifier",
-    "build_message", "escape", "redact_url",
-]
+__all__ = ["NAME", "OUTBOX_FILE", "SlackWebhookNotifier", "redact_url"]
 
 log = logging.getLogger(__name__)
 
+NAME = "Slack webhook"
 OUTBOX_FILE = "outbox.sqlite3"
+# The table of outbox files written before the outbox had destinations: its rows are Slack's.
+LEGACY_OUTBOX_TABLE = "slack_outbox"
 # Per call, so one notify() stays short even after a long outage; the rest go next cycle.
 DRAIN_BATCH = 50
 DEFAULT_ENV_VAR = "SLACK_WEBHOOK_URL"
@@ -80,82 +68,6 @@ _CONFIG_HINTS = {
     "invalid_payload": "it did not accept the message format (is it a Workflow Builder URL?)",
     "no_text": "it did not accept the message format",
 }
-
-
-class DeliveryResult(BaseModel):
-    status: Literal["sent", "queued", "terminal_only"]
-    detail: str = ""
-    drained: int = 0  # outbox messages delivered before this one
-
-
-# --- retries --------------------------------------------------------------------------------------
-
-
-class _ProportionalJitter(Jitter):
-    """Up to half the interval again; the SDK's flat +0..1 s would dominate small backoffs."""
-
-    def recalculate(self, duration: float) -> float:
-        return duration + random.uniform(0, duration / 2)
-
-
-class _CappedRateLimitHandler(RateLimitErrorRetryHandler):
-    """Waits out Retry-After inline only up to `cap` seconds; a longer wait is left to a later drain.
-
-    The SDK's handler sleeps whatever the header says and fails on a
-    fractional or HTTP-date value.
-    """
-
-    def __init__(self, max_retry_count: int, cap: float) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.cap = cap
-
-    def _can_retry(self, *, response: HttpResponse | None = None, **_: Any) -> bool:
-        return (
-            response is not None
-            and response.status_code == 429
-            and retry_after_seconds(response.headers) <= self.cap
-        )
-
-    def prepare_for_next_attempt(
-        self, *, state: RetryState, response: HttpResponse | None = None, **_: Any
-    ) -> None:
-        state.next_attempt_requested = True
-        time.sleep(retry_after_seconds(response.headers if response is not None else {}))
-        state.increment_current_attempt()
-
-
-class _AnyServerErrorHandler(ServerErrorRetryHandler):
-    """The SDK retries only 500 and 503; a 502 or 504 on the way to Slack is just as transient."""
-
-    def _can_retry(self, *, response: HttpResponse | None = None, **_: Any) -> bool:
-        return response is not None and response.status_code >= 500
-
-
-def retry_after_seconds(headers: Mapping[str, Any]) -> float:
-    """Seconds a Retry-After header asks for (number or HTTP date); 1 s when absent or unreadable."""
-    for key, value in headers.items():
-        if key.lower() != "retry-after":
-            continue
-        raw = value[0] if isinstance(value, list) else value
-        try:
-            return max(0.0, float(raw))
-        except (TypeError, ValueError):
-            pass
-        try:
-            return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
-        except (TypeError, ValueError):
-            pass
-    return 1.0
-
-
-def _retry_handlers(*, max_retries: int, max_retry_after: float, backoff: float) -> list[RetryHandler]:
-    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_ProportionalJitter())
-    # The SDK shares one RetryState among handlers, so max_retries bounds all retries of one post.
-    return [
-        ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
-        _CappedRateLimitHandler(max_retries, max_retry_after),
-        _AnyServerErrorHandler(max_retry_count=max_retries, interval_calculator=interval),
-    ]
 
 
 # --- delivery -------------------------------------------------------------------------------------
@@ -213,8 +125,10 @@ class _DrainReport:
     busy: set[Hashable] = field(default_factory=set)  # lanes whose oldest row another process holds
 
 
-class SlackNotifier:
+class SlackWebhookNotifier:
     """Sends alerts to the tier's webhook, spooling what fails to the outbox in `home`."""
+
+    name = NAME
 
     def __init__(
         self,
@@ -232,17 +146,22 @@ class SlackNotifier:
         self.config_error: str | None = None
         self._config_recheck = config_recheck
         self._lock = threading.Lock()
-        handlers = _retry_handlers(max_retries=max_retries, max_retry_after=max_retry_after, backoff=backoff)
+        handlers = retry_handlers(max_retries=max_retries, max_retry_after=max_retry_after, backoff=backoff)
         self._tier_lane = self._build_lanes(default_url, tier_urls or {}, handlers, timeout)
         self.enabled = any(lane is not None for lane in self._tier_lane.values())
         # A claim outlives the slowest possible post (every attempt timing out, every wait at its cap).
         worst_post = (max_retries + 1) * timeout + max_retries * max(
             max_retry_after, backoff * 2**max_retries
         )
-        self._outbox = Outbox(db_path or Path(home) / OUTBOX_FILE, lease_seconds=2 * worst_post + 60)
+        # Rows of an outbox from before destinations were this notifier's: it adopts them (under its own name only).
+        legacy = LEGACY_OUTBOX_TABLE if self.name == NAME else None
+        self._outbox = Outbox(db_path or Path(home) / OUTBOX_FILE, self.name, lease_seconds=2 * worst_post + 60,
+                              legacy_table=legacy)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SlackNotifier:
+    def from_settings(cls, settings: Settings) -> SlackWebhookNotifier:
+        """From SLACK_WEBHOOK_URL and SLACK_WEBHOOK_URL_TIER0|1|2; no network I/O, no file opened."""
+
         def secret(name: str) -> str | None:
             value = getattr(settings, name, None)
             return value.get_secret_value() if value is not None else None
@@ -286,11 +205,11 @@ class SlackNotifier:
     def describe(self) -> str:
         """One line for a banner: where alerts go, without secrets."""
         if not self.enabled:
-            return "Slack: not configured (alerts in the terminal only)"
+            return f"{self.name}: not configured (alerts in the terminal only)"
         routes = {t: lane.redacted for t, lane in self._tier_lane.items() if lane is not None}
         if len(routes) == 3 and len(set(self._tier_lane.values())) == 1:
-            return f"Slack: {routes[0]} (all tiers)"
-        return "Slack: " + ", ".join(f"Tier {t} → {where}" for t, where in routes.items())
+            return f"{self.name} {routes[0]} (all tiers)"
+        return f"{self.name}: " + ", ".join(f"Tier {t} → {where}" for t, where in routes.items())
 
     def pending(self) -> int:
         return self._outbox.count()
@@ -312,9 +231,7 @@ class SlackNotifier:
             )
             return DeliveryResult(status="terminal_only", detail=f"{why}: terminal only")
         with self._lock:
-            row_id = self._outbox.put(
-                tier=alert.tier, incident_id=alert.incident_id, kind=alert.kind, payload=build_message(alert)
-            )
+            row_id = self._outbox.put(alert)
             report = self._drain()
         others = sum(1 for delivered in report.delivered if delivered != row_id)
         if row_id in report.delivered:
@@ -343,7 +260,7 @@ class SlackNotifier:
                 break
             row, lane = claimed
             assert isinstance(lane, _Lane)
-            outcome = self._deliver(lane, row.payload)
+            outcome = self._deliver(lane, _message(row))
             if outcome.ok:
                 self._outbox.complete(row.id)
                 report.delivered.append(row.id)
@@ -399,6 +316,11 @@ class SlackNotifier:
             if lane is not None:
                 text = text.replace(lane.url, lane.redacted)
         return _SLACK_PATH.sub("<webhook URL>", text)
+
+
+def _message(row: OutboxRow) -> dict[str, Any]:
+    """Rendered now, from the alert; a row adopted from an old outbox file was rendered when it was queued."""
+    return build_message(row.alert) if row.alert is not None else dict(row.rendered or {})
 
 
 def _classify(lane: _Lane, status: int, body: str, headers: Mapping[str, Any]) -> _Outcome:

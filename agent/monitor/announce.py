@@ -1,7 +1,8 @@
-"""How the monitor tells people: events for the terminal (`on_event`) and alerts for Slack.
+"""How the monitor tells people: events for the terminal (`on_event`) and alerts for the notifier.
 
-Both are best effort by design: a broken terminal callback or an unwritable Slack outbox is
-reported as a skip and never ends a cycle. Repeating conditions are said once, not every cycle.
+Both are best effort by design: a broken terminal callback or an unwritable outbox is reported
+as a skip and never ends a cycle. Repeating conditions are said once, not every cycle. Only the
+Notifier protocol (notify/base.py) is known here: which destination it is, it names itself.
 """
 
 from __future__ import annotations
@@ -10,19 +11,19 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from agent.monitor.incidents import Incident
 from agent.monitor.models import CycleReport, MonitorEvent
+from agent.monitor.records import Incident
 from agent.monitor.signals import Skips
-from notify.slack_webhook import Alert, DeliveryResult, SlackNotifier
+from notify.base import Alert, DeliveryResult, Notifier
 
 log = logging.getLogger(__name__)
 
 
 class Announcer:
-    def __init__(self, notifier: SlackNotifier, on_event: Callable[[MonitorEvent], None] | None) -> None:
+    def __init__(self, notifier: Notifier, on_event: Callable[[MonitorEvent], None] | None) -> None:
         self.notifier = notifier
         self.on_event = on_event
-        self._slack_error: str | None = None
+        self._notify_error: str | None = None
         self._last_skips: set[str] = set()
 
     def emit(self, report: CycleReport | None, event: MonitorEvent) -> None:
@@ -39,27 +40,28 @@ class Announcer:
         try:
             await asyncio.to_thread(self.notifier.drain)
         except Exception as exc:  # the outbox lives in AIOPS_HOME, which may be unwritable
-            skips.add(f"Slack outbox not drained: {exc}")
-        self._check_slack(report)
+            skips.add(f"{self.notifier.name} outbox not drained: {exc}")
+        self._check_notifier(report)
 
     async def post(self, alert: Alert, inc: Incident, report: CycleReport, skips: Skips) -> DeliveryResult | None:
+        name = self.notifier.name
         try:
             result = await asyncio.to_thread(self.notifier.notify, alert)
         except Exception as exc:
-            skips.add(f"Slack post failed ({type(exc).__name__}: {exc}); shown in the terminal only", inc.id)
+            skips.add(f"{name} post failed ({type(exc).__name__}: {exc}); shown in the terminal only", inc.id)
             return None
         if result.status in {"sent", "queued"}:
             report.notified.append(inc.id)
         if result.status == "queued":
-            skips.add(f"Slack post queued, sent on a later cycle: {result.detail}", inc.id)
-        self._check_slack(report)
+            skips.add(f"{name} post queued, sent on a later cycle: {result.detail}", inc.id)
+        self._check_notifier(report)
         return result
 
-    def _check_slack(self, report: CycleReport) -> None:
+    def _check_notifier(self, report: CycleReport) -> None:
         error = self.notifier.config_error
-        if error and error != self._slack_error:
-            self.emit(report, MonitorEvent(kind="slack_error", message=f"Slack: {error}"))
-        self._slack_error = error
+        if error and error != self._notify_error:
+            self.emit(report, MonitorEvent(kind="notify_error", message=f"{self.notifier.name}: {error}"))
+        self._notify_error = error
 
     def skips(self, report: CycleReport, quiet: set[str]) -> None:
         """A skip that repeats every cycle is shown once, not every 30 seconds; `quiet` lines never."""

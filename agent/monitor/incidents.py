@@ -1,4 +1,4 @@
-"""Incidents, their approval queue and timeline, in SQLite under AIOPS_HOME (`incidents.sqlite3`).
+"""The incident store: incidents, their approval queue and timeline, in SQLite under AIOPS_HOME (`incidents.sqlite3`).
 
 Several processes share one home (the REPL's monitor, `monitor --once` from cron), so every
 decision that must happen once is a conditional write inside a `BEGIN IMMEDIATE` transaction:
@@ -9,6 +9,7 @@ page or an approval is claimed by an UPDATE whose WHERE clause only one writer c
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -18,10 +19,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import ValidationError
+
+from agent.monitor.proposals import Proposal
+from agent.monitor.records import (
+    PREFIX,
+    Approval,
+    ApprovalError,
+    Counts,
+    Incident,
+    IncidentHistory,
+    NewIncident,
+    TimelineEntry,
+    parse_id,
+)
+
+__all__ = ["DB_NAME", "IncidentStore", "IncidentStoreUnavailable"]
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "incidents.sqlite3"
-PREFIX = "INC-"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -53,87 +70,6 @@ CREATE TABLE IF NOT EXISTS instance_states (
 
 class IncidentStoreUnavailable(Exception):
     """The incident database cannot be opened or written; the message names the file."""
-
-
-class ApprovalError(Exception):
-    """An approve/reject that cannot happen (unknown id, already decided, expired)."""
-
-
-class NewIncident(BaseModel):
-    key: str  # dedup key: one open incident per (alarm, resource)
-    alarm: str
-    source: str  # alarm | status | state
-    tier: int
-    tier_reason: str = ""
-    instance_id: str | None = None
-    name: str | None = None
-    metric: str | None = None
-    summary: str = ""  # untrusted text (alarm reason / description)
-
-
-class Incident(NewIncident):
-    seq: int
-    status: str
-    opened_at: float
-    resolved_at: float | None = None
-    diagnosed_at: float | None = None
-    sops: list[dict[str, Any]] = Field(default_factory=list)
-    proposal: dict[str, Any] | None = None
-    note: str | None = None
-    notified_at: float | None = None
-    last_paged_at: float | None = None
-    pages: int = 0
-    auto_handled: bool = False
-
-    @property
-    def id(self) -> str:
-        return f"{PREFIX}{self.seq}"
-
-    @property
-    def time_to_resolve(self) -> float | None:
-        return None if self.resolved_at is None else self.resolved_at - self.opened_at
-
-
-class Approval(BaseModel):
-    incident_id: str
-    tool: str
-    arguments: dict[str, Any]
-    risk: str
-    status: str  # pending | approved | rejected | expired | auto
-    created_at: float
-    expires_at: float
-    decided_by: str | None = None
-    decided_at: float | None = None
-    reason: str | None = None
-    outcome_status: str | None = None
-    outcome_message: str | None = None
-
-
-class TimelineEntry(BaseModel):
-    ts: float
-    kind: str
-    actor: str
-    detail: str
-
-
-class IncidentHistory(BaseModel):
-    incident: Incident
-    approval: Approval | None = None
-    timeline: list[TimelineEntry] = Field(default_factory=list)
-
-
-class Counts(BaseModel):
-    open: int
-    resolved: int
-    auto_handled: int
-    waiting_approval: int
-
-
-def parse_id(incident_id: str | int) -> int:
-    text = str(incident_id).strip().upper().removeprefix(PREFIX)
-    if not text.isdigit():
-        raise ApprovalError(f"'{incident_id}' is not an incident id (like {PREFIX}12)")
-    return int(text)
 
 
 class IncidentStore:
@@ -214,14 +150,14 @@ class IncidentStore:
     def open_incidents(self) -> list[Incident]:
         return [_incident(r) for r in self._rows("SELECT * FROM incidents WHERE status = 'open' ORDER BY seq")]
 
-    def set_diagnosis(self, seq: int, sops: list[dict[str, Any]], proposal: dict[str, Any] | None,
+    def set_diagnosis(self, seq: int, sops: list[dict[str, Any]], proposal: Proposal | None,
                       note: str | None) -> None:
         now = self.clock()
         with self._tx() as db:
             db.execute("UPDATE incidents SET sops = ?, proposal = ?, note = ?, diagnosed_at = ? WHERE seq = ?",
-                       (json.dumps(sops), json.dumps(proposal) if proposal else None, note, now, seq))
+                       (json.dumps(sops), proposal.model_dump_json() if proposal else None, note, now, seq))
             sop = sops[0]["title"] if sops else "none"
-            what = f"{proposal['tool']} (risk {proposal['risk']})" if proposal else "none"
+            what = f"{proposal.tool} (risk {proposal.risk})" if proposal else "none"
             self._event(db, seq, now, "diagnosed", "monitor", f"SOP: {sop}; proposal: {what}")
 
     def claim_notification(self, seq: int, owner: str, lease: float) -> bool:
@@ -270,19 +206,14 @@ class IncidentStore:
                 self._event(db, seq, now, "expired", "monitor", "proposal withdrawn: incident resolved")
         return self.get(seq)
 
-    def add_event(self, seq: int, kind: str, actor: str, detail: str) -> None:
-        with self._tx() as db:
-            self._event(db, seq, self.clock(), kind, actor, detail)
-
     # -- approvals -------------------------------------------------------------------------------
 
-    def add_approval(self, seq: int, proposal: dict[str, Any], ttl_seconds: float) -> None:
+    def add_approval(self, seq: int, proposal: Proposal, ttl_seconds: float) -> None:
         now = self.clock()
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO approvals (seq, tool, arguments, risk, status, created_at, expires_at)"
                        " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                       (seq, proposal["tool"], json.dumps(proposal["arguments"]), proposal["risk"], now,
-                        now + ttl_seconds))
+                       (seq, proposal.tool, json.dumps(proposal.arguments), proposal.risk, now, now + ttl_seconds))
 
     def approval(self, incident_id: str | int) -> Approval | None:
         rows = self._rows("SELECT * FROM approvals WHERE seq = ?", (parse_id(incident_id),))
@@ -380,12 +311,24 @@ class IncidentStore:
             db.executemany("INSERT INTO instance_states (instance_id, name, state, seen_at) VALUES (?, ?, ?, ?)",
                            [(iid, name, state, now) for iid, (name, state) in states.items()])
 
+
 def _incident(row: dict[str, Any]) -> Incident:
     data = dict(row)
     data["sops"] = json.loads(data["sops"] or "[]")
-    data["proposal"] = json.loads(data["proposal"]) if data["proposal"] else None
+    data["proposal"] = _proposal(data["seq"], data["proposal"])
     data["auto_handled"] = bool(data["auto_handled"])
     return Incident(**{k: v for k, v in data.items() if k in Incident.model_fields})
+
+
+def _proposal(seq: int, text: str | None) -> Proposal | None:
+    """The stored JSON (rows from before the typed proposal hold the same fields); unreadable is no proposal."""
+    if not text:
+        return None
+    try:
+        return Proposal.model_validate_json(text)
+    except ValidationError as exc:
+        log.warning("%s%d: stored proposal unreadable, shown as none: %s", PREFIX, seq, exc)
+        return None
 
 
 def _approval(row: dict[str, Any]) -> Approval:

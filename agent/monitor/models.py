@@ -1,4 +1,4 @@
-"""What the monitor hands out: events and lines for the terminal, Slack alerts, a report per cycle, options."""
+"""What the monitor hands out: events and lines for the terminal, alerts for the notifier, a report per cycle, options."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.monitor.incidents import Approval, Incident
-from agent.monitor.proposals import Proposal
-from notify.slack_webhook import Alert, DeliveryResult
+from agent.monitor.records import Approval, Incident
+from notify.base import Alert, DeliveryResult, duration
 from utils.config import ConfigError, Settings
+
+__all__ = ["CycleReport", "MonitorEvent", "MonitorOptions", "QueueItem", "alert_for", "delivery_line", "duration",
+           "first_line", "incident_json", "opened_line", "where"]
 
 if TYPE_CHECKING:
     from agent.mcp_client import ToolOutcome
 
-EventKind = Literal["opened", "resolved", "repaged", "auto_action", "expired", "skipped", "slack_error",
+EventKind = Literal["opened", "resolved", "repaged", "auto_action", "expired", "skipped", "notify_error",
                     "config_error"]
 
 
@@ -47,7 +49,7 @@ class CycleReport(BaseModel):
     resolved: list[Incident] = Field(default_factory=list)
     repaged: list[str] = Field(default_factory=list)
     auto_actions: list[str] = Field(default_factory=list)
-    notified: list[str] = Field(default_factory=list)  # incident ids this cycle handed to Slack
+    notified: list[str] = Field(default_factory=list)  # incident ids this cycle handed to the notifier
     open_incidents: list[Incident] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)  # one line per reason
     events: list[MonitorEvent] = Field(default_factory=list)
@@ -57,8 +59,8 @@ class CycleReport(BaseModel):
     def as_json(self) -> dict[str, Any]:
         """DESIGN.md's `monitor --once --json`: the incidents open after this cycle plus those it resolved.
 
-        A later run still lists what is open; `notified` says whether *this* run handed Slack a
-        message about it (sent, or queued in the outbox for a later cycle).
+        A later run still lists what is open; `notified` says whether *this* run handed the notifier
+        an alert about it (sent, or queued in the outbox for a later cycle).
         """
         shown = sorted([*self.resolved, *self.open_incidents], key=lambda i: i.seq)
         notified = set(self.notified)
@@ -74,7 +76,7 @@ def incident_json(incident: Incident, notified: bool) -> dict[str, Any]:
         "status": incident.status,
         "resource": {"instance_id": incident.instance_id, "name": incident.name},
         "sops": [{"source": s.get("source"), "title": s.get("title")} for s in incident.sops],
-        "proposal": {"tool": proposal["tool"], "arguments": proposal["arguments"]} if proposal else None,
+        "proposal": {"tool": proposal.tool, "arguments": proposal.arguments} if proposal else None,
         "notified": notified,
     }
 
@@ -108,12 +110,12 @@ def _positive(table: dict[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
-# -- what people read: Slack alerts and terminal lines ------------------------------------------
+# -- what people read: alerts and terminal lines ------------------------------------------------
 
 
 def alert_for(kind: str, inc: Incident, ran: ToolOutcome | None = None) -> Alert:
     top = inc.sops[0] if inc.sops else {}
-    proposal = Proposal(**inc.proposal) if inc.proposal else None
+    proposal = inc.proposal
     text = proposal.describe(inc.name) if proposal else None
     if proposal and ran is not None:
         text = f"{text} — run automatically: {ran.status}"
@@ -126,26 +128,21 @@ def alert_for(kind: str, inc: Incident, ran: ToolOutcome | None = None) -> Alert
 
 
 def opened_line(inc: Incident) -> str:
-    proposal = Proposal(**inc.proposal).describe(inc.name) if inc.proposal else "no proposal"
+    proposal = inc.proposal.describe(inc.name) if inc.proposal else "no proposal"
     sop = inc.sops[0]["title"] if inc.sops else "no SOP"
     return f"{inc.id} Tier {inc.tier}: {inc.alarm} on {where(inc)} — SOP: {sop}; proposed: {proposal}"
 
 
-def delivery_line(result: DeliveryResult | None) -> str:
-    return "Slack: failed (terminal only)" if result is None else f"Slack: {result.status} {result.detail}".strip()
+def delivery_line(destination: str, result: DeliveryResult | None) -> str:
+    """`Slack webhook: sent …`: the destination as its notifier names it, then what happened."""
+    return f"{destination}: failed (terminal only)" if result is None else (
+        f"{destination}: {result.status} {result.detail}".strip())
 
 
 def where(inc: Incident) -> str:
     if inc.name and inc.instance_id:
         return f"{inc.name} ({inc.instance_id})"
     return inc.name or inc.instance_id or "no resource"
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
 
 
 def first_line(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -154,7 +154,7 @@ class AutoPolicy:
         return next((r.action for r in self.rules if fnmatch.fnmatchcase(name, r.alarm.casefold())), None)
 
 
-def auto_policy(table: dict[str, Any] | None, allowed: frozenset[str]) -> AutoPolicy:
+def auto_policy(table: dict[str, Any] | None, allowed: Sequence[str]) -> AutoPolicy:
     """`[auto_remediation]` from aiops.toml. Off unless rules are given.
 
     `allowed`: the only tools that may ever run without a person, the catalog's restoring actions
@@ -184,7 +184,7 @@ def auto_policy(table: dict[str, Any] | None, allowed: frozenset[str]) -> AutoPo
             problems.append(f"auto_remediation rule {raw!r} needs alarm (a glob) and action; rule ignored")
         elif action not in allowed:
             problems.append(f"auto_remediation rule for {alarm!r} asks for {action}: only "
-                            f"{' and '.join(sorted(allowed))} ever run "
+                            f"{' and '.join(allowed)} ever run "
                             "without a person's approval; rule ignored")
         else:
             rules.append(AutoRule(alarm.strip(), action))

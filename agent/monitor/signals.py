@@ -1,8 +1,9 @@
 """What the monitor sees in one cycle, turned into signals: one per (alarm, resource) that should be open.
 
-Three sources: CloudWatch alarms in ALARM, EC2 status checks, and instances that stopped or
-terminated without the agent doing it. Pure functions over the tools' structured results, so
-the rules are testable without AWS; the monitor does the I/O.
+The rules of the three built-in sources (agent/monitor/sources.py): CloudWatch alarms in ALARM,
+EC2 status checks, and instances that stopped or terminated without the agent doing it. Pure
+functions over the tools' structured results, so the rules are testable without AWS; the
+sources and the monitor do the I/O.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agent.monitor.incidents import NewIncident
+from agent.monitor.records import NewIncident
 from agent.monitor.tiers import TierDecision, TierRules, classify, is_status_check
 
 DOWN_STATES = {"stopped": "stopped", "stopping": "stopped", "terminated": "terminated",
@@ -45,6 +46,7 @@ class Signal:
     status_check: bool = False
     state_change: str | None = None
     sop_kind: str = ""  # alarms of one kind share one SOP search per cycle (cache key)
+    covers: frozenset[str] = frozenset()  # keys of other sources this signal already pages for
 
 
 class Skips:
@@ -105,19 +107,22 @@ def alarm_signals(
             continue
         decision = classify(rules, name, metric, inst.env, inst.tags)
         summary = alarm.get("reason") or alarm.get("description") or ""
+        status_check = is_status_check(name, metric)
         signals.append(Signal(
             incident=_new(alarm_key(name, iid), name, "alarm", decision, inst, metric, summary),
             sop_query=sop_query(name, metric, alarm.get("description"), inst),
-            status_check=is_status_check(name, metric),
+            status_check=status_check,
             sop_kind=alarm_kind(name, metric, inst),
+            # A firing status-check alarm pages for its instance: the status check itself need not.
+            covers=frozenset({status_key(iid)}) if status_check else frozenset(),
         ))
     return signals
 
 
 def status_signals(
-    statuses: list[dict[str, Any]], fleet: dict[str, Instance], rules: TierRules, covered: set[str]
+    statuses: list[dict[str, Any]], fleet: dict[str, Instance], rules: TierRules
 ) -> tuple[list[Signal], set[str]]:
-    """(signals, keys of every impaired instance). `covered`: instances a firing status alarm already pages for."""
+    """(signals, keys of every impaired instance)."""
     signals, impaired = [], set()
     for status in statuses:
         checks = {"system": status.get("system_status"), "instance": status.get("instance_status")}
@@ -126,8 +131,6 @@ def status_signals(
             continue
         iid = status["instance_id"]
         impaired.add(status_key(iid))
-        if iid in covered:
-            continue
         inst = fleet.get(iid) or Instance(iid, status.get("name"), status.get("state") or "unknown")
         label = inst.name or iid
         alarm = f"StatusCheckFailed:{label}"

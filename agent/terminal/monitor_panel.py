@@ -11,16 +11,12 @@ from rich.table import Table
 from agent.mcp_client import ToolSession
 from agent.terminal.io import Terminal
 from agent.terminal.render import render_result
+from notify.base import Notifier
 from utils.config import Settings
 
 SIMULATE_KINDS = ("cpu", "status", "disk")
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes = int(seconds // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{int(seconds % 60):02d}s"
+# Event kinds a person should not miss among the ordinary lines.
+WARNING_KINDS = {"notify_error", "config_error", "skipped"}
 
 
 class MonitorControls:
@@ -31,6 +27,18 @@ class MonitorControls:
         self.terminal, self.session, self.settings = terminal, session, settings
         self.wait_for_sandbox = wait_for_sandbox
         self.monitor = None
+        self._notifier: Notifier | None = None
+
+    @property
+    def notifier(self) -> Notifier:
+        """Where alerts go: the running monitor's notifier, or one built from settings (no network I/O)."""
+        if self.monitor is not None:
+            return self.monitor.notifier
+        if self._notifier is None:
+            from notify.registry import notifier_from_settings
+
+            self._notifier = notifier_from_settings(self.settings)
+        return self._notifier
 
     @property
     def running(self) -> bool:
@@ -40,7 +48,7 @@ class MonitorControls:
         if self.monitor is None:
             from agent.monitor.loop import Monitor
 
-            self.monitor = Monitor(self.session, self.settings, on_event=self.on_event)
+            self.monitor = Monitor(self.session, self.settings, notifier=self._notifier, on_event=self.on_event)
         return self.monitor
 
     async def start(self) -> None:
@@ -65,9 +73,7 @@ class MonitorControls:
         terminal = self.terminal
         inc = event.incident
         if event.kind == "opened" and inc is not None:
-            from agent.monitor.proposals import Proposal
-
-            proposal = Proposal(**inc.proposal).describe(inc.name) if inc.proposal else "none"
+            proposal = inc.proposal.describe(inc.name) if inc.proposal else "none"
             lines = [
                 f"alarm     {inc.alarm}",
                 f"resource  {inc.name or '-'} ({inc.instance_id or '-'})",
@@ -78,13 +84,13 @@ class MonitorControls:
             terminal.incident_panel(f"{inc.id}  Tier {inc.tier}", lines, inc.tier)
         elif event.kind == "resolved":
             terminal.incident_panel(f"{event.incident_id or ''} resolved", [event.message], None)
-        elif event.kind in {"slack_error", "config_error", "skipped"}:
+        elif event.kind in WARNING_KINDS:
             terminal.warn(event.message)
         else:
             terminal.print(event.message)
 
     async def approve(self, incident_id: str) -> None:
-        from agent.monitor.incidents import ApprovalError
+        from agent.monitor.records import ApprovalError
 
         monitor = self._ensure()
         try:
@@ -116,7 +122,7 @@ class MonitorControls:
         self.terminal.info(f"(sandbox) {inc.alarm} returns to OK; the monitor posts the resolve next cycle")
 
     def reject(self, rest: str) -> None:
-        from agent.monitor.incidents import ApprovalError
+        from agent.monitor.records import ApprovalError
 
         incident_id, _, reason = rest.partition(" ")
         try:
@@ -139,6 +145,8 @@ class MonitorControls:
         self.terminal.print(table)
 
     def incidents(self, limit: int = 15) -> None:
+        from agent.monitor.models import duration
+
         rows = self._ensure().history(limit)
         if not rows:
             self.terminal.info("no incidents yet")
@@ -153,8 +161,8 @@ class MonitorControls:
                 approval.status if approval else "-")
             outcome = (approval.outcome_message or approval.outcome_status) if approval else None
             outcome = outcome or "-"
-            table.add_row(inc.id, str(inc.tier), inc.alarm, inc.status, f"{_age(now - inc.opened_at)} ago",
-                          str(decision)[:40], str(outcome)[:40], _age(inc.time_to_resolve))
+            table.add_row(inc.id, str(inc.tier), inc.alarm, inc.status, f"{duration(now - inc.opened_at)} ago",
+                          str(decision)[:40], str(outcome)[:40], duration(inc.time_to_resolve, unknown="-"))
         self.terminal.print(table)
 
     async def simulate(self, rest: str) -> None:

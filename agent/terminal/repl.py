@@ -66,6 +66,8 @@ class Repl:
             t.print(line)
 
     def status_lines(self) -> list[str]:
+        from rich.markup import escape
+
         s = self.settings
         if s.sandbox:
             target = f"[bold magenta]SANDBOX[/bold magenta] (AWS emulator on {s.aws_endpoint_url}; nothing reaches real AWS)"
@@ -75,8 +77,9 @@ class Repl:
         lines = [f"  target   {target}", f"  planner  {self.rt.planner_note}"]
         if s.read_only:
             lines.append("  mode     [yellow]read-only[/yellow]: every mutating action is refused")
-        slack = "Slack webhook configured" if s.slack_webhook_url else "no Slack webhook: alerts show here only"
-        lines.append(f"  monitor  {'on' if self.monitor.running else 'off'} ({slack})")
+        notifier = self.monitor.notifier
+        alerts = f"alerts to {escape(notifier.describe())}" if notifier.enabled else "no webhook: alerts show here only"
+        lines.append(f"  monitor  {'on' if self.monitor.running else 'off'} ({alerts})")
         if self.monitor.monitor is not None:
             counts = self.monitor.monitor.counts_today().model_dump()
             lines.append("  today    " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))

@@ -15,7 +15,7 @@ async def test_facts_are_read_from_the_servers_tool_list(aws_env):
     assert catalog.mutating == {"start_instances", "stop_instances", "reboot_instances", "terminate_instances"}
     assert catalog.destructive == {"stop_instances", "reboot_instances", "terminate_instances"}
     assert catalog.leaves_down() == {"stop_instances", "terminate_instances"}
-    assert catalog.restoring() == {"start_instances", "reboot_instances"}
+    assert catalog.restoring() == ("start_instances", "reboot_instances")
     assert catalog.targets_argument("describe_instance") == "instance"
     assert catalog.targets_argument("get_metric_statistics") == "instance"
     assert catalog.targets_argument("get_instance_status") == "instances"

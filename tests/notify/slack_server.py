@@ -19,6 +19,11 @@ webhook's gets `404 no_service`, as a revoked URL does.
 `delivered` only the JSON bodies that were answered 2xx, which is what a
 channel would show. The code under test talks real HTTP through the real
 slack_sdk client: nothing is patched.
+
+Test modules import the fixtures below: `slack`, and `no_proxy`, which is
+autouse wherever it is imported (pytest finds them by their `name=`):
+
+    from tests.notify.slack_server import no_proxy_fixture, slack_fixture  # noqa: F401 - fixtures
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 DEFAULT_PATH = "/services/T0FAKE000/B0FAKE000/FakeWebhookSecret0123456789"
 
@@ -220,3 +228,23 @@ def _handler_for(fake: FakeSlackWebhook) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+# -- fixtures ---------------------------------------------------------------------------------------
+
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+
+
+@pytest.fixture(autouse=True, name="no_proxy")
+def no_proxy_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """slack_sdk sends everything through HTTP(S)_PROXY when set, loopback included."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(name="slack")
+def slack_fixture() -> Iterator[FakeSlackWebhook]:
+    """A fake Slack webhook answering `200 ok` until scripted otherwise."""
+    with FakeSlackWebhook() as server:
+        yield server
+

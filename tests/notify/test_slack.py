@@ -7,15 +7,17 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from notify.base import Alert
 from notify.outbox import Outbox
-from notify.slack_webhook import Alert, SlackNotifier, build_message
-from tests.notify.slack_server import DEFAULT_PATH, FakeSlackWebhook, Reply
+from notify.slack_message import build_message
+from notify.slack_webhook import NAME, SlackWebhookNotifier
+from tests.notify.slack_server import DEFAULT_PATH, FakeSlackWebhook, Reply, no_proxy_fixture, slack_fixture  # noqa: F401
 from utils.config import Settings
 
 SECRET = DEFAULT_PATH.rsplit("/", 1)[-1]
@@ -43,28 +45,15 @@ def alarms(bodies: list[dict[str, Any]]) -> list[str]:
     return [re.search(r"HighCPU-\d+", body["text"]).group(0) for body in bodies]  # type: ignore[union-attr]
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # slack_sdk sends everything through HTTP(S)_PROXY when set, loopback included.
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
-def slack() -> Iterator[FakeSlackWebhook]:
-    with FakeSlackWebhook() as server:
-        yield server
-
-
-@pytest.fixture
-def make_notifier(tmp_path: Path) -> Callable[..., SlackNotifier]:
+def make_notifier(tmp_path: Path) -> Callable[..., SlackWebhookNotifier]:
     """Notifiers on one home (two of them act as two processes), with test-sized retry waits."""
 
     def make(
         default_url: str | None, tier_urls: dict[int, str | None] | None = None, **kw: Any
-    ) -> SlackNotifier:
+    ) -> SlackWebhookNotifier:
         options = {"max_retries": 2, "max_retry_after": 3.0, "timeout": 5.0, "backoff": 0.01} | kw
-        return SlackNotifier(tmp_path, default_url, tier_urls, **options)
+        return SlackWebhookNotifier(tmp_path, default_url, tier_urls, **options)
 
     return make
 
@@ -181,7 +170,7 @@ def test_from_settings_reads_secret_urls(tmp_path, slack, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     settings = Settings(home=tmp_path, slack_webhook_url=slack.url)
 
-    notifier = SlackNotifier.from_settings(settings)
+    notifier = SlackWebhookNotifier.from_settings(settings)
 
     assert notifier.enabled and notifier.notify(alert()).status == "sent"
     assert (tmp_path / "outbox.sqlite3").exists()
@@ -355,16 +344,16 @@ def test_two_processes_never_send_a_queued_message_twice(slack, make_notifier):
 def test_outbox_claims_each_row_once_and_keeps_lane_order(tmp_path):
     path = tmp_path / "outbox.sqlite3"
     for n in range(40):
-        Outbox(path, lease_seconds=60).put(tier=n % 4, incident_id=f"inc-{n}", kind="open", payload={"n": n})
+        Outbox(path, NAME, lease_seconds=60).put(alert(n, tier=n % 3))
     claimed: list[tuple[int, int]] = []
 
     def worker() -> None:
-        box = Outbox(path, lease_seconds=60)  # one per thread: eight "processes"
+        box = Outbox(path, NAME, lease_seconds=60)  # one per thread: eight "processes"
         while box.count():
             got = box.claim_next(lambda tier: tier, set())
             if got is not None:
                 row, lane = got
-                claimed.append((lane, row.payload["n"]))
+                claimed.append((lane, int(row.alert.incident_id.removeprefix("inc-"))))
                 box.complete(row.id)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -374,8 +363,8 @@ def test_outbox_claims_each_row_once_and_keeps_lane_order(tmp_path):
         thread.join(timeout=15)
 
     assert sorted(n for _, n in claimed) == list(range(40))
-    for lane in range(4):
-        assert [n for lane_, n in claimed if lane_ == lane] == list(range(lane, 40, 4))
+    for lane in range(3):
+        assert [n for lane_, n in claimed if lane_ == lane] == list(range(lane, 40, 3))
 
 
 def test_webhook_url_never_appears_in_results_errors_or_logs(slack, make_notifier, caplog):

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from agent.monitor.incidents import (
-    ApprovalError,
-    IncidentStore,
-    IncidentStoreUnavailable,
-    NewIncident,
-    parse_id,
-)
+from agent.monitor.incidents import DB_NAME, IncidentStore, IncidentStoreUnavailable
+from agent.monitor.proposals import Proposal
+from agent.monitor.records import ApprovalError, NewIncident, parse_id
 
-PROPOSAL = {"tool": "reboot_instances", "arguments": {"instances": ["i-0abc1234"]}, "risk": "HIGH",
-            "origin": "rule", "reason": "status check failed"}
+PROPOSAL = Proposal(tool="reboot_instances", arguments={"instances": ["i-0abc1234"]}, risk="HIGH",
+                    origin="rule", reason="status check failed")
 
 
 class Clock:
@@ -73,7 +70,7 @@ def test_notification_claim_is_held_by_the_opener_until_its_lease_runs_out(tmp_p
     assert store.claim_notification(inc.seq, "owner-a", lease=300)
     clock.advance(301)
     assert store.claim_notification(inc.seq, "owner-b", lease=300)  # owner-a crashed
-    store.mark_notified(inc.seq, "Slack: sent")
+    store.mark_notified(inc.seq, "Slack webhook: sent")
     assert not store.claim_notification(inc.seq, "owner-a", lease=300)
 
 
@@ -172,3 +169,19 @@ def test_an_unwritable_home_is_reported_and_memory_works(tmp_path):
         IncidentStore(blocker / "home")
     memory = IncidentStore(None)
     assert memory.open_incident(new(), "o") is not None and memory.open_incident(new(), "o") is None
+
+
+def test_the_proposal_is_typed_and_rows_written_before_it_still_read(tmp_path):
+    store = IncidentStore(tmp_path)
+    typed, old, garbled = (store.open_incident(new(f"k{i}"), "o") for i in range(3))
+    store.set_diagnosis(typed.seq, [], PROPOSAL, None)
+    with sqlite3.connect(tmp_path / DB_NAME) as db:  # as the dict-proposal version wrote them
+        db.execute("UPDATE incidents SET proposal = ? WHERE seq = ?", (
+            '{"tool": "reboot_instances", "arguments": {"instances": ["i-0abc1234"]}, "risk": "HIGH",'
+            ' "origin": "rule", "reason": "status check failed"}', old.seq))
+        db.execute("UPDATE incidents SET proposal = '{\"tool\": 3}' WHERE seq = ?", (garbled.seq,))
+
+    assert store.get(typed.seq).proposal == PROPOSAL
+    assert store.get(old.seq).proposal == PROPOSAL and isinstance(store.get(old.seq).proposal, Proposal)
+    assert store.get(garbled.seq).proposal is None  # unreadable is shown as no proposal, never a crash
+    assert [e.detail for e in store.history(3)[-1].timeline][-1] == "SOP: none; proposal: reboot_instances (risk HIGH)"

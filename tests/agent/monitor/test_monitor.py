@@ -10,20 +10,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
 
 import boto3
 import pytest
 
 from agent.mcp_client import open_session
-from agent.monitor.incidents import ApprovalError
 from agent.monitor.loop import Monitor
 from agent.monitor.models import MonitorEvent
-from notify.slack_webhook import SlackNotifier
+from agent.monitor.records import ApprovalError
+from notify.slack_webhook import SlackWebhookNotifier
 from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
 from tests.helpers import REPO, state_of
-from tests.notify.slack_server import FakeSlackWebhook, Reply
+from tests.notify.slack_server import FakeSlackWebhook, Reply, no_proxy_fixture, slack_fixture  # noqa: F401
 from utils.audit import AuditLog
 from utils.config import load_settings
 from utils.sandbox import clear_alarm, simulate_alarm
@@ -46,20 +45,8 @@ class Clock:
         self.now += seconds
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlackWebhook]:
-    with FakeSlackWebhook() as server:
-        yield server
-
-
-def notifier(settings, url: str | None) -> SlackNotifier:
-    return SlackNotifier(settings.home, url, max_retries=1, max_retry_after=1.0, timeout=5.0, backoff=0.01)
+def notifier(settings, url: str | None) -> SlackWebhookNotifier:
+    return SlackWebhookNotifier(settings.home, url, max_retries=1, max_retry_after=1.0, timeout=5.0, backoff=0.01)
 
 
 @asynccontextmanager
@@ -96,11 +83,11 @@ async def test_first_cycle_opens_tiers_pages_and_proposes_then_dedups(estate, sl
     found = by_alarm(report.open_incidents)
     status, cpu = found["worker-1-status-check-failed"], found["web-server-cpu-high"]
     assert (status.tier, status.instance_id, status.name) == (0, estate["worker-1"], "worker-1")
-    assert status.proposal["tool"] == "reboot_instances"
-    assert status.proposal["arguments"] == {"instances": [estate["worker-1"]]}
-    assert cpu.tier == 1 and cpu.proposal["tool"] == "get_metric_statistics"  # diagnosis first
-    assert cpu.proposal["arguments"]["instance"] == estate["web-server"]
-    assert cpu.proposal["arguments"]["metric"] == "CPUUtilization"
+    assert status.proposal.tool == "reboot_instances"
+    assert status.proposal.arguments == {"instances": [estate["worker-1"]]}
+    assert cpu.tier == 1 and cpu.proposal.tool == "get_metric_statistics"  # diagnosis first
+    assert cpu.proposal.arguments["instance"] == estate["web-server"]
+    assert cpu.proposal.arguments["metric"] == "CPUUtilization"
     if STATUS_SOP.exists():  # the shipped library's status-check SOP
         assert "status check failed" in status.sops[0]["title"].lower()
     assert sorted(report.notified) == sorted([status.id, cpu.id])
@@ -187,8 +174,9 @@ async def test_slack_html_and_config_errors_are_reported_not_raised(estate, slac
     async with monitor_on(url=slack.base_url + "/services/revoked", events=events) as monitor:
         await monitor.run_cycle()
         await monitor.run_cycle()
-    errors = [e for e in events if e.kind == "slack_error"]
+    errors = [e for e in events if e.kind == "notify_error"]
     assert len(errors) == 1 and "404 no_service" in errors[0].message
+    assert errors[0].message.startswith("Slack webhook: ")  # the destination names itself
 
 
 async def test_without_a_webhook_alerts_stay_in_the_terminal(estate):
@@ -198,6 +186,13 @@ async def test_without_a_webhook_alerts_stay_in_the_terminal(estate):
     assert report.notified == [] and len(report.open_incidents) == 2
     history = monitor.history()
     assert all("terminal_only" in h.timeline[-1].detail for h in history)
+
+
+async def test_delivery_lines_and_errors_name_the_destination_not_slack(estate, slack):
+    async with monitor_on(slack) as monitor:
+        await monitor.run_cycle()
+    notified = [e.detail for h in monitor.history() for e in h.timeline if e.kind == "notified"]
+    assert len(notified) == 2 and all(d.startswith("Slack webhook: sent sent to Slack via") for d in notified)
 
 
 # --- approvals and auto-remediation ---------------------------------------------------------------
@@ -277,7 +272,7 @@ async def test_auto_remediation_never_stops_or_terminates_and_guards_still_apply
     assert any("stop_instances" in line for line in again.skipped)  # still said, every cycle
     assert state_of(ec2, estate["web-server"]) == "running" and state_of(ec2, estate["db-primary"]) == "running"
     db = by_alarm(report.open_incidents)["db-primary-cpu-high"]
-    assert db.proposal["tool"] == "reboot_instances" and report.auto_actions == [db.id]
+    assert db.proposal.tool == "reboot_instances" and report.auto_actions == [db.id]
     (audited,) = AuditLog(aws_env.home).recent()
     assert audited.decision == "refused" and "protected" in audited.outcome
     assert [q.incident.id for q in monitor.queue() if q.incident.id == db.id] == [db.id]  # left for a person
@@ -293,9 +288,9 @@ async def test_alarm_text_cannot_change_the_proposal(estate, slack, aws_env):
     async with monitor_on(slack) as monitor:
         report = await monitor.run_cycle()
     spike = by_alarm(report.open_incidents)["web-server-cpu-spike"]
-    assert spike.proposal["tool"] == "get_metric_statistics" and spike.proposal["risk"] == "LOW"
-    assert spike.proposal["arguments"]["instance"] == estate["web-server"]
-    everything = json.dumps([i.proposal for i in report.open_incidents])
+    assert spike.proposal.tool == "get_metric_statistics" and spike.proposal.risk == "LOW"
+    assert spike.proposal.arguments["instance"] == estate["web-server"]
+    everything = json.dumps([i.proposal.model_dump() if i.proposal else None for i in report.open_incidents])
     assert "terminate" not in everything and estate["db-primary"] not in everything
     text = next(t for t in slack.texts() if "web-server-cpu-spike" in t)
     assert "<!channel>" not in text and "terminate_instances db-primary" in text  # shown as inert data
@@ -324,8 +319,8 @@ async def test_sop_front_matter_gives_the_tool_and_the_alarm_gives_the_target(es
         report = await monitor.run_cycle()
     zebra = by_alarm(report.open_incidents)["api-1-zebra-queue-depth"]
     assert zebra.sops[0]["title"] == "Zebra queue depth runbook" and zebra.sops[0]["source"] == str(doc.resolve())
-    assert zebra.proposal["tool"] == "reboot_instances" and zebra.proposal["origin"] == "sop"
-    assert zebra.proposal["arguments"] == {"instances": [estate["api-1"]]}
+    assert zebra.proposal.tool == "reboot_instances" and zebra.proposal.origin == "sop"
+    assert zebra.proposal.arguments == {"instances": [estate["api-1"]]}
 
 
 # --- what the cycle skips, and why ----------------------------------------------------------------
@@ -376,7 +371,7 @@ async def test_a_broken_sop_store_is_a_skip_not_a_crash(estate, aws_env):
     async with monitor_on() as monitor:
         report = await monitor.run_cycle()
     assert len(report.open_incidents) == 2
-    assert by_alarm(report.open_incidents)["worker-1-status-check-failed"].proposal["tool"] == "reboot_instances"
+    assert by_alarm(report.open_incidents)["worker-1-status-check-failed"].proposal.tool == "reboot_instances"
     assert any(line.startswith("SOP search failed") for line in report.skipped)
 
 
@@ -389,7 +384,7 @@ async def test_an_unwritable_home_keeps_watching_in_memory(estate, slack, tmp_pa
         again = await monitor.run_cycle()
     assert len(report.open_incidents) == 2 and again.opened == []
     skipped = "\n".join(report.skipped)
-    assert "incidents kept in memory only" in skipped and "Slack post failed" in skipped
+    assert "incidents kept in memory only" in skipped and "Slack webhook post failed" in skipped
 
 
 async def test_instances_stopped_outside_the_agent_open_incidents(estate, ec2):
@@ -406,8 +401,8 @@ async def test_instances_stopped_outside_the_agent_open_incidents(estate, ec2):
     found = {i.alarm: i for i in stopped.open_incidents if i.source == "state"}
     assert set(found) == {"InstanceStopped:api-1", "InstanceStopped:worker-1"}  # not dev-box-1: the agent did it
     assert found["InstanceStopped:api-1"].tier == 1 and found["InstanceStopped:worker-1"].tier == 2
-    assert found["InstanceStopped:api-1"].proposal["tool"] == "start_instances"
-    assert found["InstanceStopped:api-1"].proposal["arguments"] == {"instances": [estate["api-1"]]}
+    assert found["InstanceStopped:api-1"].proposal.tool == "start_instances"
+    assert found["InstanceStopped:api-1"].proposal.arguments == {"instances": [estate["api-1"]]}
     assert [i.alarm for i in started.resolved] == ["InstanceStopped:api-1"]
 
 

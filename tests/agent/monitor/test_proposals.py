@@ -11,7 +11,7 @@ from utils.config import load_settings
 
 IID = "i-0abc1234def567890"
 # What the catalog says may run unattended (test_catalog checks it is derived from the server).
-RESTORING = frozenset({"start_instances", "reboot_instances"})
+RESTORING = ("start_instances", "reboot_instances")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from agent.mcp_client import open_session
 from agent.monitor.loop import Monitor
 from agent.monitor.tiers import TierRules, classify
-from notify.slack_webhook import SlackNotifier
+from notify.slack_webhook import SlackWebhookNotifier
 from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
 from utils.config import ConfigError, load_settings
 from utils.sandbox import simulate_alarm
@@ -79,7 +79,7 @@ async def test_tiers_through_a_cycle(estate, ec2, aws_env):
         simulate_alarm(aws_env.url, kind, name)
     settings = load_settings(tiers={"tier0": ["cache-1-*"]})
     async with open_session(settings) as session:
-        monitor = Monitor(session, settings, notifier=SlackNotifier(settings.home, None))
+        monitor = Monitor(session, settings, notifier=SlackWebhookNotifier(settings.home, None))
         report = await monitor.run_cycle()
     tiers = {i.alarm: i.tier for i in report.open_incidents}
     assert tiers == {

@@ -1,0 +1,97 @@
+"""What the incident store hands out: incidents, their approvals and timelines, counts; incident ids.
+
+Plain models with no I/O, so the monitor's other rooms (signals, events, the REPL) use them
+without opening a database. The proposal is typed (agent/monitor/proposals.py); the store
+keeps its JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.monitor.proposals import Proposal
+
+PREFIX = "INC-"
+
+
+class ApprovalError(Exception):
+    """An approve/reject that cannot happen (unknown id, already decided, expired)."""
+
+
+class NewIncident(BaseModel):
+    key: str  # dedup key: one open incident per (alarm, resource)
+    alarm: str
+    source: str  # alarm | status | state
+    tier: int
+    tier_reason: str = ""
+    instance_id: str | None = None
+    name: str | None = None
+    metric: str | None = None
+    summary: str = ""  # untrusted text (alarm reason / description)
+
+
+class Incident(NewIncident):
+    seq: int
+    status: str
+    opened_at: float
+    resolved_at: float | None = None
+    diagnosed_at: float | None = None
+    sops: list[dict[str, Any]] = Field(default_factory=list)
+    proposal: Proposal | None = None
+    note: str | None = None
+    notified_at: float | None = None
+    last_paged_at: float | None = None
+    pages: int = 0
+    auto_handled: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{PREFIX}{self.seq}"
+
+    @property
+    def time_to_resolve(self) -> float | None:
+        return None if self.resolved_at is None else self.resolved_at - self.opened_at
+
+
+class Approval(BaseModel):
+    incident_id: str
+    tool: str
+    arguments: dict[str, Any]
+    risk: str
+    status: str  # pending | approved | rejected | expired | auto
+    created_at: float
+    expires_at: float
+    decided_by: str | None = None
+    decided_at: float | None = None
+    reason: str | None = None
+    outcome_status: str | None = None
+    outcome_message: str | None = None
+
+
+class TimelineEntry(BaseModel):
+    ts: float
+    kind: str
+    actor: str
+    detail: str
+
+
+class IncidentHistory(BaseModel):
+    incident: Incident
+    approval: Approval | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class Counts(BaseModel):
+    open: int
+    resolved: int
+    auto_handled: int
+    waiting_approval: int
+
+
+def parse_id(incident_id: str | int) -> int:
+    text = str(incident_id).strip().upper().removeprefix(PREFIX)
+    if not text.isdigit():
+        raise ApprovalError(f"'{incident_id}' is not an incident id (like {PREFIX}12)")
+    return int(text)

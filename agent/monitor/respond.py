@@ -1,0 +1,178 @@
+"""What the monitor does about each incident: open, diagnose (SOP + proposal), auto-remediate, page, repage, resolve.
+
+Every step that must happen once across processes is a claim in the incident store; every
+page goes through the Announcer to whatever Notifier is configured. Nothing destructive runs
+here without a person's approval, except what `[auto_remediation]` allows (start and reboot
+only), and then with a confirmer that consents to that one exact call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.mcp_client import ToolOutcome, ToolSession
+from agent.monitor.announce import Announcer
+from agent.monitor.incidents import IncidentStore
+from agent.monitor.models import (
+    CycleReport,
+    MonitorEvent,
+    MonitorOptions,
+    alert_for,
+    delivery_line,
+    duration,
+    first_line,
+    opened_line,
+    where,
+)
+from agent.monitor.proposals import (
+    AutoPolicy,
+    Subject,
+    build_proposal,
+    exact_confirmer,
+    propose,
+)
+from agent.monitor.records import Incident
+from agent.monitor.signals import Signal, Skips
+from agent.monitor.tiers import is_status_check
+from notify.base import Alert, DeliveryResult
+
+# A first page not marked sent after this long was orphaned by a crash; another cycle takes it over.
+NOTIFY_LEASE_SECONDS = 300
+AUTO_ACTOR = "auto-remediation"
+
+
+@dataclass
+class Cycle:
+    report: CycleReport
+    skips: Skips = field(default_factory=Skips)
+    sop_cache: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    auto_left: int = 0
+
+
+class Responder:
+    def __init__(self, session: ToolSession, store: IncidentStore, options: MonitorOptions, auto: AutoPolicy,
+                 announcer: Announcer, owner: str) -> None:
+        self.session, self.store, self.options, self.auto = session, store, options, auto
+        self.announcer, self.owner = announcer, owner
+
+    def emit(self, cycle: Cycle | None, event: MonitorEvent) -> None:
+        self.announcer.emit(cycle.report if cycle else None, event)
+
+    async def _post(self, alert: Alert, inc: Incident, cycle: Cycle) -> DeliveryResult | None:
+        return await self.announcer.post(alert, inc, cycle.report, cycle.skips)
+
+    # -- opening and resolving -------------------------------------------------------------------
+
+    async def resolve(self, active: dict[str, set[str] | None], cycle: Cycle) -> None:
+        """Resolve open incidents whose source was read and no longer reports them."""
+        for inc in self.store.open_incidents():
+            keys = active.get(inc.source)
+            if keys is None or inc.key in keys:
+                continue
+            done = self.store.resolve(inc.seq, "back to OK")
+            if done is None:
+                continue  # another process resolved it first
+            cycle.report.resolved.append(done)
+            took = duration(done.time_to_resolve)
+            self.emit(cycle, MonitorEvent(kind="resolved", incident_id=done.id, tier=done.tier, incident=done,
+                                          message=f"{done.id} resolved: {done.alarm} on {where(done)} after {took}"))
+            await self._post(alert_for("resolved", done), done, cycle)
+
+    async def open(self, signal: Signal, cycle: Cycle) -> None:
+        inc = self.store.open_incident(signal.incident, self.owner)
+        if inc is None:
+            return  # already open: dedup, nothing new to say
+        cycle.report.opened.append(inc.id)
+        inc = await self._diagnose(inc, signal, cycle)
+        self.emit(cycle, MonitorEvent(kind="opened", incident_id=inc.id, tier=inc.tier, incident=inc,
+                                      message=opened_line(inc)))
+        ran = await self._auto_remediate(inc, cycle)
+        await self._first_page(self.store.get(inc.seq) or inc, cycle, ran)
+
+    # -- diagnosis -------------------------------------------------------------------------------
+
+    async def _diagnose(self, inc: Incident, signal: Signal, cycle: Cycle) -> Incident:
+        hits = await self._search(signal, cycle)
+        subject = Subject(inc.instance_id, inc.metric, signal.status_check, signal.state_change)
+        catalog = self.session.catalog
+        proposal, note = build_proposal(subject, hits, catalog)
+        action = self.auto.action_for(inc.alarm) if inc.instance_id else None
+        if action and (proposal is None or proposal.tool != action) and action in catalog:
+            # The rule decides the action; the target is still only the incident's own instance.
+            proposal = propose(catalog, action, catalog.target_arguments(action, inc.instance_id), "rule",
+                               "auto_remediation rule in aiops.toml")
+        if note:
+            cycle.skips.add(note)
+        sops = [{"source": h.get("source"), "title": h.get("title")} for h in hits]
+        self.store.set_diagnosis(inc.seq, sops, proposal, note)
+        if proposal:
+            self.store.add_approval(inc.seq, proposal, self.options.approval_ttl_seconds)
+        return self.store.get(inc.seq) or inc
+
+    async def _search(self, signal: Signal, cycle: Cycle) -> list[dict[str, Any]]:
+        """One search per alarm kind per cycle: a search costs far more than the rest of a cycle's work."""
+        query, kind = signal.sop_query, signal.sop_kind or signal.sop_query
+        if not query or not kind:
+            return []
+        if kind in cycle.sop_cache:
+            cycle.report.sop_cache_hits += 1
+            return cycle.sop_cache[kind]
+        cycle.report.sop_searches += 1
+        outcome = await self.session.call("search_sops", {"query": query, "k": self.options.sop_k})
+        hits = (outcome.data or {}).get("results") if outcome.ok else None
+        if hits is None:
+            cycle.skips.add(f"SOP search failed ({first_line(outcome.message)}); proposals from built-in rules")
+            hits = []
+        elif not hits:
+            cycle.skips.add("no SOP matched (SOP store empty? `sop add`); proposals from built-in rules", query[:60])
+        cycle.sop_cache[kind] = hits
+        return hits
+
+    async def _auto_remediate(self, inc: Incident, cycle: Cycle) -> ToolOutcome | None:
+        proposal = inc.proposal
+        action = self.auto.action_for(inc.alarm)
+        if not action or not proposal or proposal.tool != action or not inc.instance_id:
+            return None
+        if cycle.auto_left <= 0:
+            cycle.skips.add("auto-remediation limit for one cycle reached; left for approval", inc.id)
+            return None
+        cycle.auto_left -= 1
+        outcome = await self.session.call(action, {"instances": [inc.instance_id]},
+                                          confirmer=exact_confirmer(action, inc.instance_id))
+        self.store.record_action(inc.seq, outcome.status, outcome.message, AUTO_ACTOR, auto=True)
+        cycle.report.auto_actions.append(inc.id)
+        what = proposal.describe(inc.name)
+        self.emit(cycle, MonitorEvent(kind="auto_action", incident_id=inc.id, tier=inc.tier, incident=inc,
+                                      message=f"{inc.id}: auto-remediation {what}: {outcome.status} — {outcome.message}"))
+        return outcome
+
+    # -- paging ----------------------------------------------------------------------------------
+
+    async def _first_page(self, inc: Incident, cycle: Cycle, ran: ToolOutcome | None) -> None:
+        result = await self._post(alert_for("open", inc, ran), inc, cycle)
+        self.store.mark_notified(inc.seq, delivery_line(self.announcer.notifier.name, result))
+
+    async def notify_orphans(self, cycle: Cycle) -> None:
+        """First pages a crashed process left unsent; the claim makes sure only one process sends them."""
+        for inc in self.store.open_incidents():
+            if inc.notified_at is not None or inc.id in cycle.report.opened:
+                continue
+            if not self.store.claim_notification(inc.seq, self.owner, NOTIFY_LEASE_SECONDS):
+                continue
+            if inc.diagnosed_at is None:
+                inc = await self._diagnose(inc, Signal(inc, None, is_status_check(inc.alarm, inc.metric)), cycle)
+            await self._first_page(inc, cycle, None)
+
+    async def repage(self, cycle: Cycle) -> None:
+        for inc in self.store.open_incidents():
+            if inc.tier != 0 or inc.notified_at is None or inc.id in cycle.report.opened:
+                continue
+            decided = self.store.approval(inc.seq)
+            if decided is not None and decided.status in {"approved", "rejected"}:
+                continue  # a person has answered it: acknowledged (DESIGN: repeats until acknowledged)
+            if self.store.claim_repage(inc, self.options.repage_seconds):
+                cycle.report.repaged.append(inc.id)
+                self.emit(cycle, MonitorEvent(kind="repaged", incident_id=inc.id, tier=0, incident=inc,
+                                              message=f"{inc.id} still firing: {inc.alarm} on {where(inc)} (repage)"))
+                await self._post(alert_for("repage", inc), inc, cycle)

@@ -1,0 +1,37 @@
+"""Notifiers registered by name; the monitor and the REPL ask for "whatever is configured".
+
+A notifier type registers a factory that reads Settings and returns the notifier, or None when
+its settings are absent. Factories do no network I/O and open no file, so the REPL's banner can
+build the notifier just to describe it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from notify.base import Notifier, TerminalOnly
+from notify.fanout import FanOutNotifier
+from notify.slack_webhook import SlackWebhookNotifier
+from utils.config import Settings
+
+Factory = Callable[[Settings], Notifier | None]
+
+
+def _slack_webhook(settings: Settings) -> Notifier | None:
+    notifier = SlackWebhookNotifier.from_settings(settings)
+    return notifier if notifier.enabled else None
+
+
+NOTIFIERS: dict[str, Factory] = {"slack_webhook": _slack_webhook}
+
+
+def register(kind: str, factory: Factory) -> None:
+    NOTIFIERS[kind] = factory
+
+
+def notifier_from_settings(settings: Settings) -> Notifier:
+    """The one configured destination, a fan-out over several, or TerminalOnly when there is none."""
+    configured = [n for n in (factory(settings) for factory in NOTIFIERS.values()) if n is not None]
+    if not configured:
+        return TerminalOnly()
+    return configured[0] if len(configured) == 1 else FanOutNotifier(configured)

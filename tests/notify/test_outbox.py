@@ -1,0 +1,126 @@
+"""The outbox keyed by destination, on real SQLite files: alerts stored neutral, lanes apart, old files adopted."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from notify.base import Alert
+from notify.outbox import TABLE, Outbox
+from notify.slack_message import build_message
+from notify.slack_webhook import LEGACY_OUTBOX_TABLE, NAME, OUTBOX_FILE, SlackWebhookNotifier
+from tests.notify.slack_server import FakeSlackWebhook, Reply, no_proxy_fixture, slack_fixture  # noqa: F401
+
+OLD_SCHEMA = """
+CREATE TABLE slack_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, tier INTEGER NOT NULL,
+    incident_id TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, claimed_by TEXT, claimed_at REAL, last_error TEXT
+)
+"""
+
+
+def alert(n: int, *, tier: int = 2, kind: str = "open") -> Alert:
+    return Alert(kind=kind, tier=tier, incident_id=f"INC-{n}", alarm=f"HighCPU-{n}", resource_name="web-1",
+                 resource_id="i-0abc123", proposal="reboot_instances web-1 (i-0abc123)", risk="HIGH")
+
+
+def notifier(home: Path, url: str) -> SlackWebhookNotifier:
+    return SlackWebhookNotifier(home, url, max_retries=0, timeout=5.0, backoff=0.01)
+
+
+def old_outbox_file(home: Path, alerts: list[Alert]) -> Path:
+    """An outbox as the version before destinations wrote it: Slack messages rendered at queue time."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / OUTBOX_FILE
+    with sqlite3.connect(path) as conn:
+        conn.execute(OLD_SCHEMA)
+        conn.executemany("INSERT INTO slack_outbox (created_at, tier, incident_id, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                         [(1.0 + n, a.tier, a.incident_id, a.kind, json.dumps(build_message(a)))
+                          for n, a in enumerate(alerts)])
+    return path
+
+
+def test_a_row_holds_the_neutral_alert_and_is_rendered_when_sent(tmp_path, slack):
+    slack.always(Reply.server_error())
+    sender = notifier(tmp_path, slack.url)
+    assert sender.notify(alert(1, tier=0)).status == "queued"
+
+    with sqlite3.connect(tmp_path / OUTBOX_FILE) as conn:
+        ((destination, stored, rendered),) = conn.execute(f"SELECT destination, alert, rendered FROM {TABLE}")
+    assert destination == NAME and rendered is None
+    assert Alert.model_validate_json(stored) == alert(1, tier=0)  # no Slack blocks, no mention: just the alert
+    assert "blocks" not in stored and "<!channel>" not in stored
+
+    slack.always(Reply.ok())
+    assert sender.drain() == 1
+    assert slack.delivered == [build_message(alert(1, tier=0))]
+
+
+def test_destinations_keep_their_own_lanes_and_counts(tmp_path):
+    path = tmp_path / OUTBOX_FILE
+    slack_box, pager_box = Outbox(path, NAME, lease_seconds=60), Outbox(path, "PagerDuty", lease_seconds=60)
+    for n in (1, 2, 3):
+        slack_box.put(alert(n))
+    pager_box.put(alert(9, tier=0))
+    pager_box.put(alert(9, tier=0, kind="repage"))  # folded into the waiting page of its own lane
+    slack_box.put(alert(9, tier=0, kind="repage"))  # not into another destination's page
+
+    assert (slack_box.count(), pager_box.count()) == (4, 1)
+    claimed = pager_box.claim_next(lambda tier: tier, set())
+    assert claimed is not None and claimed[0].alert.incident_id == "INC-9"
+    pager_box.complete(claimed[0].id)
+    assert pager_box.claim_next(lambda tier: tier, set()) is None  # Slack's rows are not PagerDuty's to send
+    order = []
+    while (got := slack_box.claim_next(lambda tier: "webhook", set())) is not None:
+        order.append(got[0].alert.incident_id)
+        slack_box.complete(got[0].id)
+    assert order == ["INC-1", "INC-2", "INC-3", "INC-9"]
+
+
+def test_an_old_outbox_file_is_adopted_and_delivered_in_order(tmp_path, slack):
+    path = old_outbox_file(tmp_path, [alert(1, tier=0), alert(2)])
+    sender = notifier(tmp_path, slack.url)
+
+    assert sender.pending() == 2
+    assert sender.notify(alert(3)).status == "sent"
+
+    assert [body["text"] for body in slack.delivered] == [build_message(alert(n, tier=0 if n == 1 else 2))["text"]
+                                                          for n in (1, 2, 3)]
+    with sqlite3.connect(path) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert LEGACY_OUTBOX_TABLE not in tables and TABLE in tables
+    assert sender.pending() == 0
+
+
+def test_an_old_file_is_left_alone_by_other_destinations_and_never_crashes(tmp_path):
+    path = old_outbox_file(tmp_path, [alert(1)])
+    other = Outbox(path, "PagerDuty", lease_seconds=60)
+
+    assert other.count() == 0 and other.claim_next(lambda tier: tier, set()) is None
+    other.put(alert(2))
+    assert other.count() == 1
+    with sqlite3.connect(path) as conn:
+        (waiting,) = conn.execute(f"SELECT COUNT(*) FROM {LEGACY_OUTBOX_TABLE}").fetchone()
+    assert waiting == 1  # still Slack's, for the Slack notifier to adopt
+
+
+def test_two_processes_adopting_one_old_file_move_each_row_once(tmp_path):
+    path = old_outbox_file(tmp_path, [alert(n) for n in range(1, 6)])
+    first = Outbox(path, NAME, lease_seconds=60, legacy_table=LEGACY_OUTBOX_TABLE)
+    second = Outbox(path, NAME, lease_seconds=60, legacy_table=LEGACY_OUTBOX_TABLE)
+    assert first.count() == 5 and second.count() == 5
+
+
+def test_an_unreadable_row_is_set_aside_not_a_blocked_lane(tmp_path):
+    path = tmp_path / OUTBOX_FILE
+    box = Outbox(path, NAME, lease_seconds=60)
+    box.put(alert(1))
+    box.put(alert(2))
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE {TABLE} SET alert = '{{\"kind\": \"teleport\"}}' WHERE incident_id = 'INC-1'")
+
+    claimed = box.claim_next(lambda tier: tier, set())
+    assert claimed is not None and claimed[0].alert.incident_id == "INC-2"
+    assert box.count() == 1
