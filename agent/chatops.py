@@ -51,7 +51,7 @@ class Reply(BaseModel):
     outcome: ToolOutcome | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The DESIGN.md shape for `plan --json` / `ask --json`."""
+        """The `plan --json` / `ask --json` document (docs/architecture.md, "JSON on stdout")."""
         call = self.plan.call
         return {
             "tool": call.tool if call else None,
@@ -80,13 +80,17 @@ class ChatOps:
     async def _fetch_context(self) -> PlanningContext:
         listed = await self.session.call("list_instances", {})
         instances = [InventoryItem(**i) for i in (listed.data or {}).get("instances", [])] if listed.ok else []
-        groups: list[str] = []
-        try:
-            read = await self.session.read_resource(ALL_LOG_GROUPS)
-            groups = json.loads(read) if read else []
-        except Exception:  # log groups only sharpen planning; their absence is not an error
-            groups = []
-        return PlanningContext(instances=instances, log_groups=groups)
+        return PlanningContext(instances=instances)
+
+    async def _with_log_groups(self, context: PlanningContext) -> PlanningContext:
+        """The context with the log group names, read once per context: only log requests and the model need them."""
+        if context.log_groups is None:
+            try:
+                read = await self.session.read_resource(ALL_LOG_GROUPS)
+                context.log_groups = json.loads(read) if read else []
+            except Exception:  # log groups only sharpen planning; their absence is not an error
+                context.log_groups = []
+        return context
 
     def invalidate(self) -> None:
         self._context = None
@@ -95,6 +99,10 @@ class ChatOps:
         text = (text or "")[:MAX_REQUEST_CHARS]
         context = await self.context()
         offline = plan_offline(text, context)
+        if self.model_planner is not None or (isinstance(offline, Clarification) and offline.needs == "log_groups"):
+            context = await self._with_log_groups(context)
+            if isinstance(offline, Clarification) and offline.needs == "log_groups":
+                offline = plan_offline(text, context)
         if self.model_planner is None:
             return self._finish(Plan(planner="rules"), offline, context)
         model = await self.model_planner.plan(text, self.session.tools, context, steps or [])

@@ -144,7 +144,7 @@ async def _elicit(_ctx: Any, params: Any) -> mcp_types.ElicitResult:
 
 @asynccontextmanager
 async def open_session(settings: Settings, *, client_name: str = "aiops-agent") -> AsyncIterator[ToolSession]:
-    """One MCP session for the life of the process (DESIGN.md: not a subprocess per call).
+    """One MCP session for the life of the process (not a subprocess per call).
 
     In-memory transport to the same server object `main.py mcp` serves over stdio: the same tools
     and guards, without a second interpreter re-importing the SDK (~1 s of start-up).

@@ -1,6 +1,6 @@
 """`monitor` and `incidents` without the REPL: for cron, systemd and scripts.
 
-`monitor --once` runs one cycle and exits 0; `--json` prints DESIGN.md's document (the incidents
+`monitor --once` runs one cycle and exits 0; `--json` prints the documented JSON (docs/architecture.md) (the incidents
 open after the cycle plus those it resolved; `notified` = this run handed the notifier an alert
 about it). Without `--once` it runs until SIGINT/SIGTERM, one line per event (`--json`: one JSON object
 per event line). Skip reasons go to stderr in JSON mode so stdout stays one document.

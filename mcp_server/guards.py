@@ -1,4 +1,4 @@
-"""Server-side guards for mutating tools, in DESIGN.md order.
+"""Server-side guards for mutating tools, in the documented order (docs/architecture.md, "Guards").
 
 1 read-only mode, 2 protected instances, 3 blast radius, 4 confirmation (asked through
 MCP elicitation by ec2_tools.py), 5 dry run. Everything here fails closed: an error

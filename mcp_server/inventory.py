@@ -1,6 +1,6 @@
 """Fetching EC2 instances and resolving the names people type to instance ids.
 
-Resolution order (DESIGN.md): exact id or Name, then case/spacing-insensitive Name,
+Resolution order (docs/architecture.md, "One name rule"): exact id or Name, then case/spacing-insensitive Name,
 then a unique prefix. Anything ambiguous or unknown is an error that lists candidates:
 a guess could stop the wrong machine.
 """

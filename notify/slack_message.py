@@ -2,7 +2,7 @@
 
 The Slack rendering of the notifier-neutral Alert (notify/base.py); notify/slack_webhook.py delivers it.
 Message text always carries `Tier N`, the alarm, the resource (name and id), the top SOP and the
-proposed action (DESIGN.md "Tiers"). Alarm text is untrusted: it is escaped so it can neither
+proposed action (docs/architecture.md, "Tiers"). Alarm text is untrusted: it is escaped so it can neither
 mention (`<!channel>`) nor link; the only mention a message carries is the Tier 0 page's own.
 """
 

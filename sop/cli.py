@@ -155,7 +155,7 @@ def _search_batch(store: Any, lines: TextIO, k: int, json_out: bool) -> int:
 
 
 def _search_document(query: str, hits: list[Any]) -> dict[str, Any]:
-    # Key order follows DESIGN.md: the five contract keys first, extras after.
+    # Key order is the contract (docs/architecture.md, "JSON on stdout"): the five keys first, extras after.
     keys = ("id", "source", "title", "score", "excerpt", "section", "alarms", "recovery")
     return {"query": query, "results": [{key: getattr(h, key) for key in keys} for h in hits]}
 

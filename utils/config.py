@@ -1,6 +1,6 @@
 """Settings: environment first, then `aiops.toml` in AIOPS_HOME, then defaults.
 
-Environment variable names are a published contract (DESIGN.md), so each field
+Environment variable names are a published contract (README, "Configuration"), so each field
 names its variable explicitly rather than relying on a prefix.
 """
 

@@ -2,7 +2,7 @@
 
 It never raises. Every failure (Ollama down, slow, model missing, a malformed or invented
 call) comes back as `ModelPlan.fallback_reason`, and the caller hands the request to the
-offline rules planner (DESIGN.md: semantic fallback).
+offline rules planner (semantic fallback: docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -166,10 +166,11 @@ def _text_of(content: Any) -> str:
 
 def system_prompt(context: PlanningContext) -> str:
     template = resources.files("agent.model").joinpath("prompts/planner_system.md").read_text(encoding="utf-8")
-    groups = context.log_groups[:MAX_LOG_GROUPS]
+    known = context.log_groups or []
+    groups = known[:MAX_LOG_GROUPS]
     group_lines = "\n".join(f"- {_clean(g)}" for g in groups) or "(none known)"
-    if len(context.log_groups) > len(groups):
-        group_lines += f"\n... and {len(context.log_groups) - len(groups)} more"
+    if len(known) > len(groups):
+        group_lines += f"\n... and {len(known) - len(groups)} more"
     return Template(template).safe_substitute(
         instance_count=len(context.instances), inventory=inventory_summary(context), log_groups=group_lines,
     )

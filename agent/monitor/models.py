@@ -57,7 +57,7 @@ class CycleReport(BaseModel):
     sop_cache_hits: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        """DESIGN.md's `monitor --once --json`: the incidents open after this cycle plus those it resolved.
+        """`monitor --once --json` (docs/architecture.md, "JSON on stdout"): the incidents open after this cycle plus those it resolved.
 
         A later run still lists what is open; `notified` says whether *this* run handed the notifier
         an alert about it (sent, or queued in the outbox for a later cycle).

@@ -170,7 +170,7 @@ class Responder:
                 continue
             decided = self.store.approval(inc.seq)
             if decided is not None and decided.status in {"approved", "rejected"}:
-                continue  # a person has answered it: acknowledged (DESIGN: repeats until acknowledged)
+                continue  # a person has answered it: acknowledged (Tier 0 repeats until acknowledged)
             if self.store.claim_repage(inc, self.options.repage_seconds):
                 cycle.report.repaged.append(inc.id)
                 self.emit(cycle, MonitorEvent(kind="repaged", incident_id=inc.id, tier=0, incident=inc,

@@ -161,7 +161,7 @@ def state_signals(
         alarm = f"Instance{change.capitalize()}:{label}"
         decision = classify(rules, alarm, None, inst.env, inst.tags)
         if decision.reason == "default" or decision.tier == 0:
-            # DESIGN: an unexpected stop is Tier 1 on prod, else Tier 2 (never an emergency by itself).
+            # An unexpected stop is Tier 1 on prod, else Tier 2 (never an emergency by itself).
             decision = TierDecision(1 if rules.is_prod(inst.env) else 2, decision.reason)
         summary = f"{label} is {inst.state}; it was {previous[iid]} and no agent action explains it"
         signals.append(Signal(

@@ -1,4 +1,4 @@
-"""Tier rules (DESIGN.md "Tiers"): which page an alarm deserves.
+"""Tier rules (docs/architecture.md, "Tiers"): which page an alarm deserves.
 
 Tier 0 EMERGENCY: status-check alarms, an unreachable instance, or an alarm named (or an
 instance tagged) sev0/p0/emergency. Tier 1 CRITICAL: any other alarm on a prod/production

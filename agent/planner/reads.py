@@ -9,7 +9,7 @@ from agent.planner import readargs, timeranges
 from agent.planner.inventory_index import InventoryIndex
 from agent.planner.list_filters import list_filters
 from agent.planner.request import Request
-from agent.planner.targets import Resolution, combine, excluded_hits
+from agent.planner.targets import missing_targets, resolve, sample_names
 from agent.planner.types import Clarification, PlannedCall
 
 _HELP_SHORT = ("Try e.g. 'list running instances', 'status of <name>', 'CPU of <name> over the last hour', "
@@ -25,36 +25,6 @@ _BROKEN = re.compile(r"\b(?:full|leak|leaking|outage|oom|crash\w*|stuck|unreacha
 
 _SHELL = re.compile(r";|&&|\|\||\||`|\$\(|>\s*/")
 _WORDY = re.compile(r"[a-z0-9\uac00-\ud7a3]")
-
-
-def resolve(req: Request) -> Resolution:
-    an = req.analysis
-    cues = [(c.start, c.end, not req.norm[c.start:c.end].isascii()) for c in an.guards if c.label == "exclude"]
-    return combine(req.index, req.found, excluded_hits(req.found, cues), an.quantified)
-
-
-def sample_names(index: InventoryIndex, states: set[str] | None, n: int = 8) -> list[str]:
-    """A few names to offer when the request names none, in states the action could apply to."""
-    picked = [index.label(i) for i, it in enumerate(index.items) if states is None or it.state in states]
-    return picked[:n]
-
-
-def missing_targets(req: Request, res: Resolution, question: str, states: set[str] | None) -> Clarification | None:
-    """A Clarification when the targets are unknown, contradictory or absent; None when usable."""
-    index, found = req.index, req.found
-    if found.unknown:
-        name = found.unknown[0]
-        return Clarification(message=f"No instance named '{name}'.", candidates=index.closest(name))
-    if res.members:
-        return None
-    if res.empty_reason:
-        offered = sorted({index.label(i) for h in found.hits for i in h.members})[:10]
-        end = "" if res.empty_reason.endswith("?") else "."
-        return Clarification(message=res.empty_reason + end, candidates=offered)
-    if found.loose:
-        name = " ".join(found.loose[:3])
-        return Clarification(message=f"No instance named '{name}'.", candidates=index.closest(name))
-    return Clarification(message=question, candidates=sample_names(index, states))
 
 
 def plan_read(req: Request) -> PlannedCall | Clarification:
@@ -80,9 +50,9 @@ def _second_command(req: Request) -> bool:
 
 
 def _no_topic(req: Request) -> PlannedCall | Clarification:
-    res = resolve(req)
+    res = resolve(req.index, req.found, req.analysis, req.norm)
     if req.found.unknown:
-        return missing_targets(req, res, "", None)
+        return missing_targets(req.index, req.found, res, "", None)
     if _INCIDENT.search(req.norm):
         return plan_sops(req)
     if res.explicit and req.analysis.state_words:
@@ -121,7 +91,10 @@ def _alarms(req: Request) -> PlannedCall:
 
 
 def _logs(req: Request) -> PlannedCall | Clarification:
-    res = resolve(req)
+    if req.context.log_groups is None:
+        # Only a log request needs the group names: the caller fetches them and asks again.
+        return Clarification(message="Which log group?", needs="log_groups")
+    res = resolve(req.index, req.found, req.analysis, req.norm)
     hints = [w for i in res.members[:5] for w in _instance_words(req.index, i)]
     hints += [h.word for h in req.found.hits]
     group, candidates = readargs.pick_log_group(req.norm, req.context.log_groups, hints)
@@ -145,8 +118,8 @@ def _instance_words(index: InventoryIndex, i: int) -> list[str]:
 
 
 def _one_target(req: Request, question: str) -> int | Clarification:
-    res = resolve(req)
-    missing = missing_targets(req, res, question, None)
+    res = resolve(req.index, req.found, req.analysis, req.norm)
+    missing = missing_targets(req.index, req.found, res, question, None)
     if missing:
         return missing
     if len(res.members) == 1:
@@ -174,9 +147,9 @@ def _metrics(req: Request) -> PlannedCall | Clarification:
 
 
 def _status(req: Request) -> PlannedCall | Clarification:
-    res = resolve(req)
+    res = resolve(req.index, req.found, req.analysis, req.norm)
     if req.found.unknown or res.empty_reason:
-        return missing_targets(req, res, "", None)
+        return missing_targets(req.index, req.found, res, "", None)
     if not res.members or res.whole_fleet:
         return PlannedCall(tool="get_instance_status", arguments={})
     return PlannedCall(tool="get_instance_status",
@@ -184,7 +157,7 @@ def _status(req: Request) -> PlannedCall | Clarification:
 
 
 def _describe(req: Request) -> PlannedCall | Clarification:
-    res = resolve(req)
+    res = resolve(req.index, req.found, req.analysis, req.norm)
     several = len(res.members) > 1 and (req.found.plural or req.analysis.quantified)
     if several or (req.analysis.state_words and not res.explicit):
         return _list(req)  # "details of the web servers", "what's stopped in prod": a listing answers
@@ -195,11 +168,11 @@ def _describe(req: Request) -> PlannedCall | Clarification:
 
 
 def _show(req: Request) -> PlannedCall | Clarification:
-    res = resolve(req)
+    res = resolve(req.index, req.found, req.analysis, req.norm)
     if res.explicit and len(res.members) == 1 and not req.found.plural:
         return _describe(req)
     if not res.members and req.found.unknown:
-        return missing_targets(req, res, "", None)
+        return missing_targets(req.index, req.found, res, "", None)
     return _list(req)
 
 

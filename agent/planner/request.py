@@ -20,3 +20,4 @@ class Request:
     analysis: Analysis
     found: Found
     today: date
+

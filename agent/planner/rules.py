@@ -18,7 +18,16 @@ from agent.planner import reads
 from agent.planner.intents import ACTION_TOOLS, Analysis, analyse, compound_reason, mixed_reason
 from agent.planner.inventory_index import InventoryIndex, index_for
 from agent.planner.request import Request
-from agent.planner.targets import Resolution, find_groups, find_korean, find_names, group_lookup
+from agent.planner.targets import (
+    Resolution,
+    find_groups,
+    find_korean,
+    find_names,
+    group_lookup,
+    missing_targets,
+    resolve,
+    sample_names,
+)
 from agent.planner.textnorm import QUOTED, is_hangul, mask, normalize
 from agent.planner.types import Clarification, PlannedCall, PlanningContext
 from agent.planner.vocab import STOPWORDS
@@ -93,7 +102,7 @@ def _plan_action(req: Request) -> PlannedCall | Clarification:
     if inner:
         return Clarification(message=f"'{inner}' is not an instance: I can only {kind} whole instances. "
                                      f"Name the instance, or ask for the runbook (e.g. 'how do I {kind} "
-                                     f"{inner}').", candidates=reads.sample_names(req.index, None, 5))
+                                     f"{inner}').", candidates=sample_names(req.index, None, 5))
     chosen = _action_targets(req, kind)
     if isinstance(chosen, Clarification):
         return chosen
@@ -128,15 +137,15 @@ def _not_a_host_word(index: InventoryIndex, word: str) -> bool:
 
 
 def _action_targets(req: Request, kind: str) -> list[int] | Clarification:
-    res = reads.resolve(req)
-    missing = reads.missing_targets(req, res, f"Which instance should I {kind}?", _PREFERRED[kind])
+    res = resolve(req.index, req.found, req.analysis, req.norm)
+    missing = missing_targets(req.index, req.found, res, f"Which instance should I {kind}?", _PREFERRED[kind])
     if missing:
         return missing
     index, an = req.index, req.analysis
     if res.whole_fleet and kind == "terminate":
         return Clarification(message="I will not terminate the whole fleet from one sentence. "
                                      "Name the instances (or a group such as an environment) to terminate.",
-                             candidates=reads.sample_names(index, None))
+                             candidates=sample_names(index, None))
     if res.explicit:
         return _explicit(index, res, kind)
     return _group(req, res, kind, an)

@@ -16,8 +16,10 @@ import re
 from dataclasses import dataclass, field, replace
 
 from agent.planner import vocab
+from agent.planner.intents import Analysis
 from agent.planner.inventory_index import InventoryIndex, compact, name_key, stem
 from agent.planner.textnorm import HANGUL_TOKEN, is_hangul
+from agent.planner.types import Clarification
 
 _TOKEN = re.compile(r"[\w.:*?/-]+|[,&+]")
 _ID = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
@@ -287,3 +289,33 @@ def _name_numbers(index: InventoryIndex, i: int) -> set[int]:
 
 def _ordered(members: set[int]) -> list[int]:
     return sorted(members)
+
+
+def resolve(index: InventoryIndex, found: Found, analysis: Analysis, norm: str) -> Resolution:
+    """The instances the request's words name, less those an "except …" clause takes out."""
+    cues = [(c.start, c.end, not norm[c.start:c.end].isascii()) for c in analysis.guards if c.label == "exclude"]
+    return combine(index, found, excluded_hits(found, cues), analysis.quantified)
+
+
+def sample_names(index: InventoryIndex, states: set[str] | None, n: int = 8) -> list[str]:
+    """A few names to offer when the request names none, in states the action could apply to."""
+    picked = [index.label(i) for i, it in enumerate(index.items) if states is None or it.state in states]
+    return picked[:n]
+
+
+def missing_targets(index: InventoryIndex, found: Found, res: Resolution, question: str,
+                    states: set[str] | None) -> Clarification | None:
+    """A Clarification when the targets are unknown, contradictory or absent; None when usable."""
+    if found.unknown:
+        name = found.unknown[0]
+        return Clarification(message=f"No instance named '{name}'.", candidates=index.closest(name))
+    if res.members:
+        return None
+    if res.empty_reason:
+        offered = sorted({index.label(i) for h in found.hits for i in h.members})[:10]
+        end = "" if res.empty_reason.endswith("?") else "."
+        return Clarification(message=res.empty_reason + end, candidates=offered)
+    if found.loose:
+        name = " ".join(found.loose[:3])
+        return Clarification(message=f"No instance named '{name}'.", candidates=index.closest(name))
+    return Clarification(message=question, candidates=sample_names(index, states))

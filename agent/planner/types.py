@@ -21,7 +21,8 @@ class PlanningContext(BaseModel):
     """The live facts a planner may use to resolve what the user referred to."""
 
     instances: list[InventoryItem] = Field(default_factory=list)
-    log_groups: list[str] = Field(default_factory=list)
+    # None: not fetched yet. Only log requests need them, so the caller fetches them on demand.
+    log_groups: list[str] | None = None
 
 
 class PlannedCall(BaseModel):
@@ -37,3 +38,5 @@ class Clarification(BaseModel):
 
     message: str
     candidates: list[str] = Field(default_factory=list)
+    needs: str | None = Field(None, description="What the planner lacks to answer (\"log_groups\"); the caller "
+                                                "supplies it and asks again")

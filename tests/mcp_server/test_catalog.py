@@ -1,4 +1,4 @@
-"""The tool catalog is a contract: names, argument names and annotations as DESIGN.md fixes them."""
+"""The tool catalog is a contract: names, argument names and annotations as docs/architecture.md fixes them."""
 
 from tests.helpers import in_memory_client
 

@@ -1,4 +1,4 @@
-"""The `sop` commands: exit codes, stdout JSON shapes (DESIGN.md), one-line errors."""
+"""The `sop` commands: exit codes, stdout JSON shapes (docs/architecture.md), one-line errors."""
 
 from __future__ import annotations
 

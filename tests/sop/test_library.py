@@ -1,4 +1,4 @@
-"""The shipped SOP library follows the product's rules (DESIGN.md)."""
+"""The shipped SOP library follows the product's rules (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_sop_has_alarms_recovery_and_leads_with_recovery(path):
     doc = parse_sop(text, path.stem, known_tools=CATALOG)
     assert doc.alarms and doc.recovery and doc.recovery["tool"] in CATALOG
     first_section = re.search(r"^## (.+)$", text, re.MULTILINE)
-    assert first_section and first_section.group(1) == "Recovery"  # DESIGN: recovery first
+    assert first_section and first_section.group(1) == "Recovery"  # recovery first
     assert all(len(line) <= 110 for line in text.splitlines())
 
 
