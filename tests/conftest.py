@@ -16,7 +16,10 @@ from tests.helpers import AwsEnv
 
 # Keep the suite hermetic whatever the developer's shell has set.
 for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "OLLAMA_HOST", "SLACK_WEBHOOK_URL", "AIOPS_MODEL",
-             "SLACK_WEBHOOK_URL_TIER0", "SLACK_WEBHOOK_URL_TIER1", "SLACK_WEBHOOK_URL_TIER2", "AIOPS_MAX_TARGETS"):
+             "SLACK_WEBHOOK_URL_TIER0", "SLACK_WEBHOOK_URL_TIER1", "SLACK_WEBHOOK_URL_TIER2", "AIOPS_MAX_TARGETS",
+             # pytest-xdist workers inherit COLUMNS=80/LINES=24; rich would then ignore the size of the
+             # pseudo-terminals the e2e tests open (140 columns) and fold table cells they look for.
+             "COLUMNS", "LINES"):
     os.environ.pop(_var, None)
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"  # never probe the instance-metadata address
 os.environ["AWS_MAX_ATTEMPTS"] = "1"  # moto's 500s must fail fast, not be retried with back-off
