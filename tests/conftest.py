@@ -25,6 +25,24 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"  # never probe the instance-met
 os.environ["AWS_MAX_ATTEMPTS"] = "1"  # moto's 500s must fail fast, not be retried with back-off
 
 
+# Session fixtures are built once per pytest-xdist worker. Two of them index SOPs with the embedding
+# model (tens of CPU seconds each), so the tests that use them stay together on one worker
+# (`--dist loadgroup`, set in pyproject.toml) and go out first, before the many small tests.
+_XDIST_GROUPS = {"sop_store_template": "sop-template", "_corpus_build": "sop-corpus"}
+
+
+def pytest_collection_modifyitems(config, items):
+    grouped = []
+    for item in items:
+        group = next((g for fixture, g in _XDIST_GROUPS.items() if fixture in item.fixturenames), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+            grouped.append(item)
+    if getattr(config.option, "numprocesses", None):
+        first = set(grouped)
+        items[:] = grouped + [item for item in items if item not in first]
+
+
 @pytest.fixture(scope="session")
 def moto_url():
     import logging
