@@ -16,10 +16,31 @@ from tests.helpers import AwsEnv
 
 # Keep the suite hermetic whatever the developer's shell has set.
 for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "OLLAMA_HOST", "SLACK_WEBHOOK_URL", "AIOPS_MODEL",
-             "SLACK_WEBHOOK_URL_TIER0", "SLACK_WEBHOOK_URL_TIER1", "SLACK_WEBHOOK_URL_TIER2", "AIOPS_MAX_TARGETS"):
+             "SLACK_WEBHOOK_URL_TIER0", "SLACK_WEBHOOK_URL_TIER1", "SLACK_WEBHOOK_URL_TIER2", "AIOPS_MAX_TARGETS",
+             # pytest-xdist workers inherit COLUMNS=80/LINES=24; rich would then ignore the size of the
+             # pseudo-terminals the e2e tests open (140 columns) and fold table cells they look for.
+             "COLUMNS", "LINES"):
     os.environ.pop(_var, None)
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"  # never probe the instance-metadata address
 os.environ["AWS_MAX_ATTEMPTS"] = "1"  # moto's 500s must fail fast, not be retried with back-off
+
+
+# Session fixtures are built once per pytest-xdist worker. Two of them index SOPs with the embedding
+# model (tens of CPU seconds each), so the tests that use them stay together on one worker
+# (`--dist loadgroup`, set in pyproject.toml) and go out first, before the many small tests.
+_XDIST_GROUPS = {"sop_store_template": "sop-template", "_corpus_build": "sop-corpus"}
+
+
+def pytest_collection_modifyitems(config, items):
+    grouped = []
+    for item in items:
+        group = next((g for fixture, g in _XDIST_GROUPS.items() if fixture in item.fixturenames), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+            grouped.append(item)
+    if getattr(config.option, "numprocesses", None):
+        first = set(grouped)
+        items[:] = grouped + [item for item in items if item not in first]
 
 
 @pytest.fixture(scope="session")

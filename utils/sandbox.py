@@ -6,6 +6,7 @@ Nothing in this mode can reach real AWS: the endpoint is loopback and the creden
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -192,9 +193,16 @@ def _clients(url: str, region: str):
             for name in ("ec2", "cloudwatch", "logs")}
 
 
+@functools.lru_cache(maxsize=8)
+def _seed_clients(url: str, region: str):
+    """seed_estate's clients, kept per endpoint: building them (and loading their service models) took
+    longer than the ~90 seeding calls themselves, and the test suite seeds the same endpoint for each test."""
+    return _clients(url, region)
+
+
 def seed_estate(url: str, region: str = DEFAULT_REGION, estate: list[SeedInstance] | None = None) -> dict[str, str]:
     """Create instances, alarms, metrics, logs and canned costs. Returns Name -> instance id."""
-    clients = _clients(url, region)
+    clients = _seed_clients(url, region)
     ids = _seed_instances(clients["ec2"], estate or ESTATE)
     _seed_alarms(clients["cloudwatch"], ids)
     _seed_metrics(clients["cloudwatch"], ids)
