@@ -46,7 +46,7 @@ class Reply(BaseModel):
     """The whole answer to one request: the plan and, when it ran, the tool's outcome."""
 
     plan: Plan
-    status: str = Field(description="planned | ok | declined | refused | error")
+    status: str = Field(description="planned | ok | declined | refused | unconfirmed | error")
     message: str = ""
     outcome: ToolOutcome | None = None
 

@@ -70,7 +70,7 @@ class ToolOutcome(BaseModel):
 
     tool: str
     arguments: dict[str, Any] = Field(default_factory=dict)
-    status: str = Field(description="ok | dry_run | declined | refused | error")
+    status: str = Field(description="ok | dry_run | declined | refused | unconfirmed | error")
     message: str = ""
     data: dict[str, Any] | None = None
 
@@ -122,7 +122,7 @@ def outcome_from_result(
         status = (data or {}).get("status", "ok") if mutating else "ok"
         return ToolOutcome(tool=tool, arguments=arguments, status=status,
                            message=(data or {}).get("message", ""), data=data)
-    if data and data.get("status") in {"declined", "refused", "error"}:
+    if data and data.get("status") in {"declined", "refused", "unconfirmed", "error"}:
         return ToolOutcome(tool=tool, arguments=arguments, status=data["status"], message=data.get("message", text),
                            data=data)
     text = text.removeprefix(f"Error executing tool {tool}: ")

@@ -12,7 +12,7 @@ from agent.mcp_client import ConfirmationRequest
 from agent.runtime import runtime
 from utils.config import Settings
 
-EXIT_FOR_STATUS = {"ok": 0, "planned": 0, "declined": 1, "refused": 1, "error": 1}
+EXIT_FOR_STATUS = {"ok": 0, "planned": 0, "declined": 1, "refused": 1, "unconfirmed": 1, "error": 1}
 NO_TERMINAL = "no terminal to confirm on: rerun with --yes to consent to this one command"
 
 

@@ -9,7 +9,8 @@ from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent
-from pydantic import BeforeValidator, Field
+from mcp_types.version import is_version_at_least
+from pydantic import BeforeValidator, Field, StrictBool
 
 from mcp_server import ec2
 from mcp_server.catalog import ACTIONS, DESTRUCTIVE_ACTIONS, READ_ONLY, read_meta
@@ -27,11 +28,15 @@ from mcp_server.models import (
     InstanceStatusList,
     TargetChange,
 )
-from mcp_server.state import caller_of, run_aws, state_of
+from mcp_server.state import run_aws, state_of
 
-# Outcomes of the confirmation step that are not an answer from a person.
+# Outcomes of the confirmation step that are not a yes or no from a person.
 NOT_ASKED = "not-asked"
 NO_ELICITATION = "no-elicitation"
+TIMED_OUT = "timed-out"
+INVALID_ANSWER = "invalid-answer"
+# From this protocol on, a question rides an input-required result instead of a request mid-call.
+INPUT_REQUIRED_VERSION = "2026-07-28"
 
 
 def _as_list(value: Any) -> Any:
@@ -45,7 +50,8 @@ InstanceRefs = Annotated[
     Field(description="Instance ids (i-...) or Name tags, e.g. [\"web-1\"]. Names are matched exactly, "
                       "then ignoring case and spacing, then by unique prefix."),
 ]
-DryRun = Annotated[bool, Field(description="true: only check whether EC2 would allow it; change nothing")]
+# Strict: "false" as a string must be an error, never a real stop.
+DryRun = Annotated[StrictBool, Field(description="true: only check whether EC2 would allow it; change nothing")]
 
 
 async def list_instances(
@@ -98,14 +104,25 @@ def _action_tool(action: str):
 
     async def approval(
         checked: Annotated[GuardVerdict, Resolve(verdict)], dry_run: bool, ctx: Context
-    ) -> Elicit[Confirmation] | str:
+    ) -> Elicit[Confirmation] | Any:
         if action not in DESTRUCTIVE_ACTIONS or checked.refused or dry_run:
             return NOT_ASKED
         capabilities = ctx.client_capabilities
         elicitation = capabilities.elicitation if capabilities else None
         if elicitation is None or (elicitation.form is None and elicitation.url is not None):
             return NO_ELICITATION
-        return Elicit(confirmation_message(checked), confirmation_schema(checked))
+        message, schema = confirmation_message(checked), confirmation_schema(checked)
+        if is_version_at_least(ctx.protocol_version or "2024-11-05", INPUT_REQUIRED_VERSION):
+            # The question rides a sealed requestState whose lifetime is the confirmation deadline
+            # (server.py), and each sealed round is good for one call (consent.py).
+            return Elicit(message, schema)
+        # Older protocols answer inside this call, so the server holds the deadline here.
+        with anyio.move_on_after(state_of(ctx).settings.confirm_timeout_seconds):
+            try:
+                return await ctx.elicit(message, schema)
+            except ValueError:  # accepted with content that is not {"confirm": <boolean>}
+                return INVALID_ANSWER
+        return TIMED_OUT
 
     async def tool(
         instances: InstanceRefs,
@@ -115,16 +132,18 @@ def _action_tool(action: str):
         dry_run: DryRun = False,
     ) -> ActionResult:
         state = state_of(ctx)
-        arguments = {"instances": instances, "dry_run": dry_run}
-        decision, message = _decide(action, checked, answer, dry_run)
-        if decision in {"refused", "declined"}:
+        decision, message = _decide(action, checked, answer, dry_run, state.settings.confirm_timeout_seconds)
+        if decision == "allowed" and _was_asked(answer):
+            # A person answered about the fleet as it was; act only on the fleet as it is now.
+            checked, message = await _recheck(state, action, instances, checked)
+            decision = "refused" if message else decision
+        if decision in {"refused", "declined", "unconfirmed"}:
             result = ActionResult(action=action, status=decision, message=message, dry_run=dry_run,
                                   targets=[_change(t) for t in checked.targets])
         else:
             result = await anyio.to_thread.run_sync(
                 lambda: ec2.change_state(state.clients.ec2, action, checked.targets, dry_run)
             )
-        _audit(state, ctx, action, checked, arguments, result)
         if result.status in {"ok", "dry_run"}:
             return result
         return CallToolResult(
@@ -136,35 +155,52 @@ def _action_tool(action: str):
     return tool
 
 
-def _decide(action: str, checked: GuardVerdict, answer: Any, dry_run: bool) -> tuple[str, str]:
+def _answer_of(answer: Any) -> Any:
+    """The person's answer, whichever protocol carried it (older ones come back wrapped once more)."""
+    data = answer.data if isinstance(answer, AcceptedElicitation) else answer
+    return data.data if isinstance(data, AcceptedElicitation) else data
+
+
+def _was_asked(answer: Any) -> bool:
+    return isinstance(_answer_of(answer), Confirmation)
+
+
+def _decide(action: str, checked: GuardVerdict, answer: Any, dry_run: bool, deadline: float) -> tuple[str, str]:
     if checked.refused:
         return "refused", checked.refusal or "refused"
-    data = answer.data if isinstance(answer, AcceptedElicitation) else None
+    data = _answer_of(answer)
     if data == NO_ELICITATION:
         return "refused", (f"confirmation required: {action} asks the user first, and this client cannot "
                            "ask (no MCP elicitation support); nothing was done")
-    if data == NOT_ASKED or (isinstance(data, Confirmation) and data.confirm):
+    if data == TIMED_OUT:
+        return "unconfirmed", (f"no answer within {deadline:g}s (AIOPS_CONFIRM_TIMEOUT): treated as No; "
+                               "nothing was done")
+    if data == INVALID_ANSWER:
+        return "unconfirmed", "the answer was not a yes (confirm must be the boolean true); nothing was done"
+    if data == NOT_ASKED or (isinstance(data, Confirmation) and data.confirm is True):
         return ("dry_run" if dry_run else "allowed"), ""
-    how = "cancelled" if getattr(answer, "action", "") == "cancel" else "declined"
+    how = "cancelled" if getattr(data, "action", getattr(answer, "action", "")) == "cancel" else "declined"
     return "declined", f"{how} by the user: nothing was changed"
+
+
+async def _recheck(state, action: str, instances: list[str], asked: GuardVerdict) -> tuple[GuardVerdict, str]:
+    """Guards again, on fresh state, after the answer: (verdict, refusal or "")."""
+
+    def run() -> GuardVerdict:
+        return check_guards(state.clients.ec2, action, instances, read_only=state.settings.read_only,
+                            max_targets=state.settings.max_targets, audit_error=state.audit_error)
+
+    now = await anyio.to_thread.run_sync(run)
+    if now.refused:
+        return now, f"{now.refusal} (changed while the confirmation was open; nothing was done)"
+    if [t.instance_id for t in now.targets] != [t.instance_id for t in asked.targets]:
+        return now, "the instances named resolve differently than when you were asked; nothing was done"
+    return now, ""
 
 
 def _change(t) -> TargetChange:
     return TargetChange(instance_id=t.instance_id, name=t.name, env=t.env, previous_state=t.state,
                         current_state=t.state)
-
-
-def _audit(state, ctx: Context, action: str, checked: GuardVerdict, arguments: dict, result: ActionResult) -> None:
-    if state.audit is None:
-        return  # the guard already refused because the audit log is unavailable
-    state.audit.record(
-        tool=f"{action}_instances",
-        targets=[{"instance_id": t.instance_id, "name": t.name} for t in checked.targets],
-        arguments=arguments,
-        decision=result.status if result.status != "ok" else "allowed",
-        outcome=result.message,
-        caller=caller_of(ctx),
-    )
 
 
 def register(mcp: MCPServer) -> None:

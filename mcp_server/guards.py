@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, StrictBool, create_model
 
 from mcp_server.catalog import ACTIONS, CONFIRMATION_KEY, DESTRUCTIVE_ACTIONS
 from mcp_server.ec2 import protection_flags
@@ -22,9 +22,9 @@ CONFIRM_DESCRIPTION = "true to go ahead, false to cancel"
 
 
 class Confirmation(BaseModel):
-    """What the person answers; only an explicit accept with confirm=true proceeds."""
+    """What the person answers; only an explicit accept with confirm=true (a JSON boolean) proceeds."""
 
-    confirm: bool = Field(description=CONFIRM_DESCRIPTION)
+    confirm: StrictBool = Field(description=CONFIRM_DESCRIPTION)
 
 
 class GuardVerdict(BaseModel):
@@ -50,7 +50,7 @@ def check_guards(
     if not refs:
         return _refuse(action, "invalid", "no instances given: name at least one instance id or Name")
     try:
-        targets = resolve_targets(ec2, refs)
+        targets = resolve_targets(ec2, refs, prefix=action not in DESTRUCTIVE_ACTIONS)
     except ResolutionError as exc:
         return _refuse(action, "resolution", str(exc))
     except Exception as exc:  # AWS unreachable or denied: we cannot check, so we refuse
@@ -91,6 +91,16 @@ def _protected_reason(ec2, action: str, targets: list[InstanceSummary], max_targ
     return None
 
 
+def shown_name(name: str | None) -> str:
+    """A Name as a person must read it before consenting: anything outside printable ASCII escaped.
+
+    A Cyrillic `е` in `wеb-2` reads exactly like `web-2`; escaped (`w\\u0435b-2`) it cannot pass for it.
+    """
+    if not name:
+        return "(no name)"
+    return "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii") for c in name)
+
+
 def confirmation_facts(verdict: GuardVerdict) -> dict[str, Any]:
     """What is about to happen, as data: our client renders it, and no client parses sentences."""
     action = ACTIONS[verdict.action]
@@ -100,7 +110,8 @@ def confirmation_facts(verdict: GuardVerdict) -> dict[str, Any]:
         "risk": action.risk,
         "consequence": action.consequence,
         "production": any((t.env or "").lower() in PROD_ENVS for t in verdict.targets),
-        "targets": [{"instance_id": t.instance_id, "name": t.name, "state": t.state, "env": t.env}
+        "targets": [{"instance_id": t.instance_id, "name": shown_name(t.name) if t.name else None,
+                     "state": t.state, "env": t.env}
                     for t in verdict.targets],
     }
 
@@ -110,7 +121,7 @@ def confirmation_message(verdict: GuardVerdict) -> str:
     facts = confirmation_facts(verdict)
     lines = [f"{verdict.action.upper()} {len(verdict.targets)} instance(s):"]
     for t in verdict.targets:
-        lines.append(f"  - {t.name or '(no name)'}  {t.instance_id}  state={t.state}  env={t.env or '-'}")
+        lines.append(f"  - {shown_name(t.name)}  {t.instance_id}  state={t.state}  env={t.env or '-'}")
     if facts["production"]:
         lines.append("This touches PRODUCTION.")
     lines.append(f"Risk: {facts['consequence']}.")
@@ -127,7 +138,7 @@ def confirmation_schema(verdict: GuardVerdict) -> type[Confirmation]:
     facts = confirmation_facts(verdict)
     return create_model(
         "Confirmation", __base__=Confirmation,
-        confirm=(bool, Field(description=CONFIRM_DESCRIPTION, json_schema_extra={CONFIRMATION_KEY: facts})),
+        confirm=(StrictBool, Field(description=CONFIRM_DESCRIPTION, json_schema_extra={CONFIRMATION_KEY: facts})),
     )
 
 

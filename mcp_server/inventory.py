@@ -84,12 +84,10 @@ class FleetIndex:
                 self.by_name.setdefault(inst.name, []).append(inst)
                 self.by_normal.setdefault(name_key(inst.name), []).append(inst)
 
-    def resolve(self, ref: str) -> InstanceSummary:
+    def resolve(self, ref: str, *, prefix: bool = True) -> InstanceSummary:
+        """`prefix=False` for destructive actions: only an exact or case/spacing-insensitive name counts."""
         ref = ref.strip()
-        if not ref:
-            raise ResolutionError("an empty instance reference was given")
-        if len(ref) > MAX_REFERENCE_LENGTH:
-            raise ResolutionError("an instance reference is too long to be an id or a Name")
+        check_reference(ref)
         if ref in self.by_id:
             return self.by_id[ref]
         if is_instance_id(ref):
@@ -104,15 +102,20 @@ class FleetIndex:
                 return self._unique(ref, matches)
         key = name_key(ref)
         prefixed = [i for n, group in self.by_normal.items() if key and n.startswith(key) for i in group]
+        if prefixed and not prefix:
+            # "c" must not stop the canary: a destructive call names its instance in full.
+            names = ", ".join(sorted({i.name or i.instance_id for i in prefixed})[:5])
+            raise ResolutionError(f"no instance named exactly '{ref}' (stop, reboot and terminate need the whole "
+                                  f"name or the id; did you mean {names}?)")
         if prefixed:
             return self._unique(ref, prefixed)
         raise ResolutionError(f"no instance named '{ref}'{self._suggest(ref)}")
 
-    def resolve_all(self, refs: list[str]) -> list[InstanceSummary]:
+    def resolve_all(self, refs: list[str], *, prefix: bool = True) -> list[InstanceSummary]:
         """Resolve every reference; the same instance named twice counts once."""
         seen: dict[str, InstanceSummary] = {}
         for ref in refs:
-            inst = self.resolve(ref)
+            inst = self.resolve(ref, prefix=prefix)
             seen.setdefault(inst.instance_id, inst)
         return list(seen.values())
 
@@ -129,9 +132,23 @@ class FleetIndex:
         return f"; candidates: {', '.join(close)}" if close else "; there are no named instances"
 
 
-def resolve_targets(ec2, refs: list[str]) -> list[InstanceSummary]:
-    """Resolve references with the fewest AWS calls: ids and exact Names by filter, else the whole fleet."""
+def check_reference(ref: str) -> None:
+    """Before any AWS call: a 20 MB "name" must never reach EC2 as a tag filter."""
+    if not ref:
+        raise ResolutionError("an empty instance reference was given")
+    if len(ref) > MAX_REFERENCE_LENGTH:
+        raise ResolutionError(f"an instance reference is too long to be an id or a Name (over "
+                              f"{MAX_REFERENCE_LENGTH} characters)")
+
+
+def resolve_targets(ec2, refs: list[str], *, prefix: bool = True) -> list[InstanceSummary]:
+    """Resolve references with the fewest AWS calls: ids and exact Names by filter, else the whole fleet.
+
+    `prefix=False`: no unique-prefix matching (destructive actions name their instances in full).
+    """
     cleaned = [r.strip() for r in refs]
+    for ref in cleaned:
+        check_reference(ref)
     ids = [r for r in cleaned if is_instance_id(r)]
     names = [r for r in cleaned if not is_instance_id(r)]
     if names and len(names) <= 200:
@@ -139,8 +156,8 @@ def resolve_targets(ec2, refs: list[str]) -> list[InstanceSummary]:
         index = FleetIndex(named)
         if all(len(index.by_name.get(n, [])) == 1 for n in names):
             found = fetch_inventory(ec2, [{"Name": "instance-id", "Values": ids}]) if ids else []
-            return FleetIndex(named + found).resolve_all(cleaned)
+            return FleetIndex(named + found).resolve_all(cleaned, prefix=prefix)
     elif not names:
         found = fetch_inventory(ec2, [{"Name": "instance-id", "Values": ids}])
-        return FleetIndex(found).resolve_all(cleaned)
-    return FleetIndex(fetch_inventory(ec2)).resolve_all(cleaned)
+        return FleetIndex(found).resolve_all(cleaned, prefix=prefix)
+    return FleetIndex(fetch_inventory(ec2)).resolve_all(cleaned, prefix=prefix)

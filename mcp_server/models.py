@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_server.catalog import ACTIONS
+
 
 def _flatten_nullable(schema: dict[str, Any]) -> None:
     """Publish `X | None` as {"type": [X, "null"]} instead of anyOf.
@@ -85,10 +87,15 @@ class TargetChange(Result):
     current_state: str | None = Field(None, description="State reported after the action")
 
 
+# The verbs of the catalog's mutating actions (declared once, in mcp_server/catalog.py).
+ActionVerb = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
+
+
 class ActionResult(Result):
-    action: Literal["start", "stop", "reboot", "terminate"]
-    status: Literal["ok", "dry_run", "declined", "refused", "error"] = Field(
-        description="ok: done; dry_run: only checked; declined: the person said no; refused: a guard stopped it"
+    action: ActionVerb
+    status: Literal["ok", "dry_run", "declined", "refused", "unconfirmed", "error"] = Field(
+        description="ok: done; dry_run: only checked; declined: the person said no; refused: a guard stopped it; "
+                    "unconfirmed: nobody could be asked, or no answer came in time"
     )
     message: str = Field(description="One sentence saying what happened and why")
     targets: list[TargetChange] = Field(default_factory=list)

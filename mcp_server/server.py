@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
 from mcp_server import ec2_tools, observe_tools
+from mcp_server.catalog import ACTIONS
+from mcp_server.consent import ConsentLedger
 from mcp_server.state import ServerState
 from utils.config import Settings
 
@@ -40,10 +43,16 @@ def build_server(settings: Settings, embedded_sandbox: bool = False) -> MCPServe
             if state.audit is not None:
                 state.audit.close()
 
+    # A question's sealed requestState (2026-07-28) lives exactly as long as a person may take to answer.
+    deadline = RequestStateSecurity.ephemeral(ttl=settings.confirm_timeout_seconds)
     server = MCPServer("aiops-agent", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan,
-                       log_level="WARNING")
+                       log_level="WARNING", request_state_security=deadline)
     ec2_tools.register(server)
     observe_tools.register(server)
+    # Outside the SDK's requestState boundary: the ledger must see each sealed round as sent.
+    chain = server.middleware
+    boundary = next(i for i, m in enumerate(chain) if isinstance(m, RequestStateBoundary))
+    chain.insert(boundary, ConsentLedger(frozenset(a.tool for a in ACTIONS.values()), settings.confirm_timeout_seconds))
     return server
 
 

@@ -97,8 +97,12 @@ async def run_aws(state: ServerState, fn: Callable[..., T], *args: Any, service:
 
 def caller_of(ctx: Context) -> str:
     """The client's self-declared name, for the audit trail (never authenticated, never a secret)."""
+    return caller_of_session(ctx.session)
+
+
+def caller_of_session(session: Any) -> str:
     try:
-        info = ctx.session.client_params.client_info
-        return f"{info.name}/{info.version}" if info else "mcp-client"
+        info = session.client_params.client_info
+        return f"{info.name}/{info.version}"[:200] if info else "mcp-client"
     except Exception:
         return "mcp-client"

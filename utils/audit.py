@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 
 AUDIT_DB_NAME = "audit.sqlite3"
+# An attempt's decision until it ends (see AuditLog.begin / finish).
+ATTEMPTED = "attempted"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -84,6 +87,35 @@ class AuditLog:
         except sqlite3.Error as exc:
             raise AuditUnavailable(f"cannot write the audit log at {self.path}: {exc}") from exc
         return int(cur.lastrowid)
+
+    def begin(self, tool: str, arguments: dict[str, Any], caller: str, targets: list[dict[str, Any]] | None = None) -> int:
+        """Record an attempt before anything is asked or done, so a crash still leaves it on record."""
+        return self.record(tool=tool, targets=targets or [], arguments=arguments, decision=ATTEMPTED,
+                           outcome="in progress", caller=caller)
+
+    def finish(self, row_id: int, decision: str, outcome: str, targets: list[dict[str, Any]] | None = None) -> None:
+        """Give an attempt its ending: allowed | declined | refused | unconfirmed | dry-run | error."""
+        sets, values = ["decision = ?", "outcome = ?"], [decision, outcome[:2000]]
+        if targets:
+            sets.append("targets = ?")
+            values.append(json.dumps(targets, ensure_ascii=False))
+        try:
+            with self._lock:
+                self._db.execute(f"UPDATE audit SET {', '.join(sets)} WHERE id = ?", (*values, row_id))
+                self._db.commit()
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot write the audit log at {self.path}: {exc}") from exc
+
+    def expire_attempts(self, older_than_seconds: float) -> int:
+        """Attempts left open past the confirmation deadline end as unconfirmed (nobody answered in time,
+        or the process that asked died)."""
+        cutoff = datetime.fromtimestamp(time.time() - older_than_seconds, UTC).isoformat(timespec="seconds")
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE audit SET decision = 'unconfirmed', outcome = 'no answer before the deadline (or the "
+                "asking process ended): nothing was done' WHERE decision = ? AND ts < ?", (ATTEMPTED, cutoff))
+            self._db.commit()
+        return cur.rowcount
 
     def recent(self, limit: int = 20) -> list[AuditEntry]:
         with self._lock:

@@ -88,7 +88,7 @@ async def test_dry_run_changes_nothing_and_asks_nothing(estate, ec2, aws_env):
     assert "would allow" in result.structured_content["message"]
     assert person.shown == []
     assert state_of(ec2, estate["api-1"]) == "running"
-    assert AuditLog(aws_env.home).recent(1)[0].decision == "dry_run"
+    assert AuditLog(aws_env.home).recent(1)[0].decision == "dry-run"  # the documented word
 
 
 async def test_dry_run_still_respects_guards(estate):

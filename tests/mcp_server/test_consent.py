@@ -1,0 +1,154 @@
+"""Consent that cannot be stretched, attacked as a client would: both protocol generations, the real
+server in memory, moto over loopback, and the fleet and the audit log checked afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+
+import mcp.types as mcp_types
+import pytest
+from mcp import Client
+
+from mcp_server.server import build_server
+from tests.helpers import state_of
+from utils.audit import AuditLog
+from utils.config import load_settings
+
+MODES = ["auto", "legacy"]  # 2026-07-28 input-required rounds, and server-initiated requests mid-call
+
+
+def client(person, mode: str, **settings) -> Client:
+    return Client(build_server(load_settings(**settings)), elicitation_callback=person, mode=mode)
+
+
+def answering(content=None, action: str = "accept", before=None, delay: float = 0.0):
+    async def person(_ctx, _params):
+        if before is not None:
+            before()
+        if delay:
+            await asyncio.sleep(delay)
+        return mcp_types.ElicitResult(action=action, content=content)
+
+    return person
+
+
+def audit_rows(home) -> list:
+    return list(reversed(AuditLog(home).recent(50)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("answer", ["true", "yes", 1, 1.0])
+async def test_only_a_boolean_true_is_a_yes(estate, ec2, aws_env, mode, answer):
+    async with client(answering({"confirm": answer}), mode) as c:
+        result = await c.call_tool("stop_instances", {"instances": ["api-1"]})
+    assert result.is_error
+    assert state_of(ec2, estate["api-1"]) == "running"
+    (row,) = audit_rows(aws_env.home)
+    assert row.tool == "stop_instances" and row.decision in {"unconfirmed", "error"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_dry_run_that_is_not_a_boolean_is_an_error_and_on_record(estate, ec2, aws_env, mode):
+    async with client(answering({"confirm": True}), mode) as c:
+        result = await c.call_tool("stop_instances", {"instances": ["api-1"], "dry_run": "false"})
+    assert result.is_error
+    assert state_of(ec2, estate["api-1"]) == "running"
+    (row,) = audit_rows(aws_env.home)
+    assert row.decision == "error" and row.arguments["dry_run"] == "false"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_guards_are_checked_again_after_the_answer(estate, ec2, aws_env, mode):
+    def protect_meanwhile():
+        ec2.create_tags(Resources=[estate["api-1"]], Tags=[{"Key": "aiops:protected", "Value": "true"}])
+
+    async with client(answering({"confirm": True}, before=protect_meanwhile), mode) as c:
+        result = await c.call_tool("stop_instances", {"instances": ["api-1"]})
+    assert result.structured_content["status"] == "refused"
+    assert "protected" in result.structured_content["message"]
+    assert state_of(ec2, estate["api-1"]) == "running"
+    assert audit_rows(aws_env.home)[-1].decision == "refused"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_late_yes_is_a_no(estate, ec2, aws_env, mode):
+    async with client(answering({"confirm": True}, delay=1.5), mode, confirm_timeout_seconds=0.5) as c:
+        result = await c.call_tool("reboot_instances", {"instances": ["worker-1"]})
+    assert result.is_error and result.structured_content["status"] == "unconfirmed"
+    (row,) = audit_rows(aws_env.home)
+    assert row.decision == "unconfirmed"
+
+
+async def test_one_consent_cannot_be_replayed(estate, ec2, aws_env):
+    async def never_asked(_ctx, _params):  # declares elicitation; the rounds below are driven by hand
+        raise AssertionError("the replay must not be answered by asking again")
+
+    async with client(never_asked, "auto") as c:
+        await c.list_tools()
+        asked = await c.session.call_tool("stop_instances", {"instances": ["api-1"]}, allow_input_required=True)
+        assert isinstance(asked, mcp_types.InputRequiredResult)
+        yes = {key: mcp_types.ElicitResult(action="accept", content={"confirm": True}) for key in asked.input_requests}
+        first = await c.session.call_tool("stop_instances", {"instances": ["api-1"]}, input_responses=yes,
+                                          request_state=asked.request_state, allow_input_required=True)
+        assert first.structured_content["status"] == "ok"
+        ec2.start_instances(InstanceIds=[estate["api-1"]])
+        again = await c.session.call_tool("stop_instances", {"instances": ["api-1"]}, input_responses=yes,
+                                          request_state=asked.request_state, allow_input_required=True)
+    assert again.is_error and again.structured_content["status"] == "refused"
+    assert "already used" in again.structured_content["message"]
+    assert state_of(ec2, estate["api-1"]) in {"pending", "running"}
+    assert [r.decision for r in audit_rows(aws_env.home)] == ["allowed", "refused"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_attempt_is_on_record_whatever_ends_it(estate, ec2, aws_env, mode):
+    async with client(answering({"confirm": False}), mode) as c:
+        await c.call_tool("stop_instances", {"instances": 5})  # wrong type: never reaches a guard
+        await c.call_tool("stop_instances", {"instances": ["api-1"]})  # accepted, but confirm=false
+        await c.call_tool("terminate_instances", {"instances": ["db-primary"]})  # protected
+        await c.call_tool("start_instances", {"instances": ["worker-2"], "dry_run": True})
+    decisions = [(r.tool, r.decision) for r in audit_rows(aws_env.home)]
+    assert decisions == [("stop_instances", "error"), ("stop_instances", "declined"),
+                         ("terminate_instances", "refused"), ("start_instances", "dry-run")]
+    assert state_of(ec2, estate["api-1"]) == "running"
+
+
+async def test_an_attempt_left_open_by_a_crash_ends_as_unconfirmed(aws_env):
+    audit = AuditLog(aws_env.home)
+    row = audit.begin("stop_instances", {"instances": ["api-1"]}, "crashed-client/1")
+    assert audit.recent(1)[0].decision == "attempted"
+    audit._db.execute("UPDATE audit SET ts = '2000-01-01T00:00:00+00:00' WHERE id = ?", (row,))
+    assert audit.expire_attempts(60) == 1
+    assert audit.recent(1)[0].decision == "unconfirmed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_destructive_calls_need_the_whole_name(estate, ec2, aws_env, mode):
+    async with client(answering({"confirm": True}), mode) as c:
+        prefix = await c.call_tool("stop_instances", {"instances": ["web"]})
+        spelled = await c.call_tool("stop_instances", {"instances": ["Web Server"]})
+        listed = await c.call_tool("describe_instance", {"instance": "web"})  # reads keep prefix matching
+    assert prefix.is_error and "whole name" in prefix.structured_content["message"]
+    assert spelled.structured_content["status"] == "ok"  # case and spacing still do not count
+    assert not listed.is_error and listed.structured_content["name"] == "web-server"
+
+
+async def test_a_look_alike_name_is_shown_escaped(estate, ec2, aws_env):
+    ec2.create_tags(Resources=[estate["api-2"]], Tags=[{"Key": "Name", "Value": "w\u0435b-2"}])  # Cyrillic е
+    shown: list[str] = []
+
+    async def person(_ctx, params):
+        shown.append(params.message)
+        return mcp_types.ElicitResult(action="decline")
+
+    async with client(person, "auto") as c:
+        await c.call_tool("stop_instances", {"instances": [estate["api-2"]]})
+    assert "w\\u0435b-2" in shown[0] and "web-2" not in shown[0]
+
+
+async def test_a_huge_name_never_reaches_ec2(aws_env):
+    async with client(answering({"confirm": True}), "auto") as c:
+        result = await c.call_tool("stop_instances", {"instances": ["x" * 5_000_000]})
+    assert result.is_error and "too long" in result.structured_content["message"]
+    (row,) = audit_rows(aws_env.home)
+    assert row.decision == "refused" and len(row.arguments["instances"][0]) <= 300
