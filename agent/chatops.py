@@ -96,7 +96,12 @@ class ChatOps:
         self._context = None
 
     async def plan(self, text: str, steps: list[tuple[PlannedCall, str]] | None = None) -> Plan:
-        text = (text or "")[:MAX_REQUEST_CHARS]
+        text = text or ""
+        if len(text) > MAX_REQUEST_CHARS:
+            # Never act on a cut-off request: what was cut may have been "…but not web-3".
+            return Plan(clarification=Clarification(
+                message=f"the request is {len(text):,} characters, over the limit of {MAX_REQUEST_CHARS:,}; "
+                        "nothing was done: say it in fewer words"))
         context = await self.context()
         offline = plan_offline(text, context)
         if self.model_planner is not None or (isinstance(offline, Clarification) and offline.needs == "log_groups"):

@@ -28,7 +28,7 @@ from mcp_server.models import (
     InstanceStatusList,
     TargetChange,
 )
-from mcp_server.state import run_aws, state_of
+from mcp_server.state import caller_of, run_aws, state_of
 
 # Outcomes of the confirmation step that are not a yes or no from a person.
 NOT_ASKED = "not-asked"
@@ -90,7 +90,7 @@ async def get_instance_status(
 def _action_tool(action: str):
     """Build the tool function for one action, with its own guard and confirmation resolvers."""
 
-    async def verdict(instances: list[str], ctx: Context) -> GuardVerdict:
+    async def verdict(instances: list[str], dry_run: bool, ctx: Context) -> GuardVerdict:
         state = state_of(ctx)
 
         def run() -> GuardVerdict:
@@ -100,7 +100,13 @@ def _action_tool(action: str):
                 max_targets=state.settings.max_targets, audit_error=state.audit_error,
             )
 
-        return await anyio.to_thread.run_sync(run)
+        checked = await anyio.to_thread.run_sync(run)
+        if not checked.refused and action in DESTRUCTIVE_ACTIONS and not dry_run and state.window:
+            # Say so before asking: a yes that the window would refuse anyway is a question wasted.
+            over = state.window.refusal(caller_of(ctx), len(checked.targets))
+            if over:
+                checked = checked.model_copy(update={"refusal": over, "guard": "blast_window"})
+        return checked
 
     async def approval(
         checked: Annotated[GuardVerdict, Resolve(verdict)], dry_run: bool, ctx: Context
@@ -136,6 +142,9 @@ def _action_tool(action: str):
         if decision == "allowed" and _was_asked(answer):
             # A person answered about the fleet as it was; act only on the fleet as it is now.
             checked, message = await _recheck(state, action, instances, checked)
+            decision = "refused" if message else decision
+        if decision == "allowed" and action in DESTRUCTIVE_ACTIONS and state.window:
+            message = state.window.take(caller_of(ctx), len(checked.targets)) or ""
             decision = "refused" if message else decision
         if decision in {"refused", "declined", "unconfirmed"}:
             result = ActionResult(action=action, status=decision, message=message, dry_run=dry_run,

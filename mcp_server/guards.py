@@ -7,6 +7,9 @@ while checking is a refusal, never a pass.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
 from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool, create_model
@@ -84,9 +87,11 @@ def _protected_reason(ec2, action: str, targets: list[InstanceSummary], max_targ
             stop_protected, termination_protected = protection_flags(ec2, target.instance_id)
         except Exception as exc:
             return f"could not check the protection of {_label(target)}: {describe_aws_error(exc, 'EC2')}"
-        if stop_protected:
+        # EC2's own meaning: stop protection refuses stop, termination protection refuses terminate;
+        # neither blocks a reboot.
+        if stop_protected and action == "stop":
             return f"{_label(target)} has EC2 stop protection on; {action} refused"
-        if termination_protected:
+        if termination_protected and action == "terminate":
             return f"{_label(target)} has EC2 termination protection on; {action} refused"
     return None
 
@@ -150,3 +155,41 @@ def _refuse(
 
 def _label(t: InstanceSummary) -> str:
     return f"{t.name} ({t.instance_id})" if t.name else t.instance_id
+
+
+class BlastWindow:
+    """Guard 3 across calls: 3 + 3 sequential calls, or 2 x 5 parallel ones, must not stop ten machines.
+
+    Counts the targets of allowed destructive calls per caller (the client's declared name) over a
+    rolling window. `take` checks and reserves in one step under a lock, so parallel calls cannot
+    both slip under the limit. Per server process: another process keeps its own window.
+    """
+
+    def __init__(self, limit: int, seconds: float, clock=time.monotonic) -> None:
+        self.limit, self.seconds, self.clock = limit, seconds, clock
+        self._taken: dict[str, deque[tuple[float, int]]] = {}
+        self._lock = threading.Lock()
+
+    def refusal(self, caller: str, count: int) -> str | None:
+        """Why `count` more targets for `caller` would exceed the window now, or None."""
+        with self._lock:
+            return self._over(caller, count)
+
+    def take(self, caller: str, count: int) -> str | None:
+        """Reserve `count` targets for `caller`; the refusal instead when the window is full."""
+        with self._lock:
+            over = self._over(caller, count)
+            if over is None:
+                self._taken.setdefault(caller, deque()).append((self.clock(), count))
+            return over
+
+    def _over(self, caller: str, count: int) -> str | None:
+        taken = self._taken.setdefault(caller, deque())
+        while taken and self.clock() - taken[0][0] > self.seconds:
+            taken.popleft()
+        used = sum(n for _, n in taken)
+        if used + count <= self.limit:
+            return None
+        return (f"blast radius: {used} instance(s) already stopped, rebooted or terminated by this client in the "
+                f"last {self.seconds / 60:g} minutes; {count} more would pass the limit of {self.limit} "
+                "(AIOPS_MAX_TARGETS_PER_WINDOW); wait, or act from the console")

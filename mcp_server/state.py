@@ -12,6 +12,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server.errors import describe_aws_error
+from mcp_server.guards import BlastWindow
 from mcp_server.inventory import ResolutionError
 from utils.audit import AuditLog, AuditUnavailable
 from utils.aws import AwsClients, build_clients
@@ -32,13 +33,15 @@ class ServerState:
     ready: threading.Event = field(default_factory=threading.Event)
     startup_error: str | None = None
     tool_names: frozenset[str] | None = None  # the catalog, for checking SOP recoveries
+    window: BlastWindow | None = None  # targets of destructive calls per caller, over a rolling window
     _clients: AwsClients | None = None
     _sop_store: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, settings: Settings) -> ServerState:
-        state = cls(settings=settings)
+        state = cls(settings=settings, window=BlastWindow(settings.max_targets_per_window,
+                                                         settings.target_window_seconds))
         try:
             state.audit = AuditLog(settings.home)
         except AuditUnavailable as exc:

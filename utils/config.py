@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_WEBHOOK_URL_TIER2", "slack_webhook_url_tier2")
     )
     max_targets: int = Field(5, ge=1, validation_alias=AliasChoices("AIOPS_MAX_TARGETS", "max_targets"))
+    # The blast radius across calls: targets of allowed destructive calls per caller in a rolling window.
+    max_targets_per_window: int = Field(
+        10, ge=1, validation_alias=AliasChoices("AIOPS_MAX_TARGETS_PER_WINDOW", "max_targets_per_window")
+    )
+    target_window_seconds: float = Field(
+        600, gt=0, validation_alias=AliasChoices("AIOPS_TARGET_WINDOW_SECONDS", "target_window_seconds")
+    )
     poll_seconds: float = Field(
         30, gt=0, validation_alias=AliasChoices("AIOPS_POLL_SECONDS", "poll_seconds")
     )

@@ -97,6 +97,13 @@ def test_bad_requests_never_traceback_or_change_the_fleet(estate, aws_env, ec2, 
     assert state_of(ec2, estate["worker-2"]) == "stopped"
 
 
+def test_an_over_long_request_is_refused_not_cut_and_acted_on(estate, aws_env, ec2):
+    done = run(aws_env, "ask", "stop web-server " + "x" * 100_000, "--yes", "--json")
+    assert done.returncode == 1
+    assert "over the limit of 2,000" in json.loads(done.stdout)["message"]
+    assert state_of(ec2, estate["web-server"]) == "running"
+
+
 def test_broken_config_file_is_one_line(aws_env):
     aws_env.home.mkdir(parents=True, exist_ok=True)
     (aws_env.home / "aiops.toml").write_text("max_targets = [unclosed")

@@ -152,3 +152,30 @@ async def test_a_huge_name_never_reaches_ec2(aws_env):
     assert result.is_error and "too long" in result.structured_content["message"]
     (row,) = audit_rows(aws_env.home)
     assert row.decision == "refused" and len(row.arguments["instances"][0]) <= 300
+
+
+async def test_the_blast_radius_counts_across_calls(estate, ec2, aws_env):
+    async with client(answering({"confirm": True}), "auto", max_targets_per_window=4) as c:
+        first = await c.call_tool("reboot_instances", {"instances": ["api-1", "api-2", "bastion"]})
+        second = await c.call_tool("reboot_instances", {"instances": ["cache-1", "web-server"]})
+        third = await c.call_tool("reboot_instances", {"instances": ["worker-1"]})
+    assert first.structured_content["status"] == "ok", first.structured_content["message"]
+    assert second.structured_content["status"] == "refused"
+    assert "AIOPS_MAX_TARGETS_PER_WINDOW" in second.structured_content["message"]
+    assert third.structured_content["status"] == "ok"  # 3 + 1 is still within 4
+    assert [r.decision for r in audit_rows(aws_env.home)] == ["allowed", "refused", "allowed"]
+
+
+async def test_parallel_calls_cannot_slip_under_the_window_together(estate, ec2, aws_env):
+    groups = [["api-1", "api-2", "bastion"], ["cache-1", "web-server", "worker-1"]]
+    async with client(answering({"confirm": True}), "auto", max_targets_per_window=4) as c:
+        results = await asyncio.gather(*(c.call_tool("reboot_instances", {"instances": g}) for g in groups))
+    assert sorted(r.structured_content["status"] for r in results) == ["ok", "refused"]
+
+
+async def test_dry_runs_and_starts_do_not_use_up_the_window(estate, ec2, aws_env):
+    async with client(answering({"confirm": True}), "auto", max_targets_per_window=2) as c:
+        await c.call_tool("reboot_instances", {"instances": ["api-1", "api-2", "bastion"], "dry_run": True})
+        await c.call_tool("start_instances", {"instances": ["worker-2", "dev-box-2"]})
+        done = await c.call_tool("reboot_instances", {"instances": ["api-1", "api-2"]})
+    assert done.structured_content["status"] == "ok"

@@ -46,6 +46,15 @@ async def test_termination_protection_refuses(estate, ec2):
     assert state_of(ec2, estate["bastion"]) == "running"
 
 
+async def test_ec2_protections_keep_their_aws_meaning_and_never_block_a_reboot(estate, ec2):
+    ec2.modify_instance_attribute(InstanceId=estate["cache-1"], DisableApiStop={"Value": True})
+    async with in_memory_client(ScriptedPerson("accept")) as client:
+        reboot_guarded = await stop(client, "bastion", "cache-1", tool="reboot_instances")
+        terminate_stop_guarded = await stop(client, "cache-1", tool="terminate_instances", dry_run=True)
+    assert reboot_guarded.structured_content["status"] == "ok"
+    assert terminate_stop_guarded.structured_content["status"] == "dry_run"
+
+
 async def test_stop_protection_refuses(estate, ec2):
     ec2.modify_instance_attribute(InstanceId=estate["cache-1"], DisableApiStop={"Value": True})
     async with in_memory_client(ScriptedPerson("accept")) as client:
