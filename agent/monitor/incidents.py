@@ -102,6 +102,8 @@ class IncidentStore:
             self._db.executescript(_SCHEMA)
             _check_intact(self._db)
         except (OSError, sqlite3.Error) as exc:
+            if hasattr(self, "_db"):
+                self._db.close()
             raise IncidentStoreUnavailable(
                 f"cannot open the incident store at {self.path}: {exc}{_advice(exc)}") from exc
 
