@@ -28,6 +28,9 @@ class Alert(BaseModel):
     proposal: str | None = None
     risk: str | None = None
     time_to_resolve_seconds: float | None = None
+    # The same alert handed over twice (after a crash) carries the same key, and the outbox sends it
+    # once; None (a repeat page) is never folded into an earlier send. Set by whoever makes the alert.
+    dedup_key: str | None = None
 
 
 class DeliveryResult(BaseModel):

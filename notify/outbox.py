@@ -7,11 +7,21 @@ destination (the notifier's name), so each destination keeps its own order and i
 backlog, and one being down never holds up another.
 
 Two processes may share one home (the REPL's monitor and a `monitor --once` from cron): a
-sender claims a row inside a write transaction before posting it, and a lane whose oldest row
-is claimed by someone else is left alone, so a row is posted by one process only and each lane
-keeps its order. The one case that sends twice: a process dies after the destination accepted
-an alert but before it deleted the row; once the claim's lease runs out another process posts
-it again. At-least-once is the right side to err on for alerts.
+sender claims a row inside a write transaction before posting it (the record *before* the
+post), and marks it sent after the destination accepted it (the record *after*). Order is kept
+per incident within a destination's lane (a page before its resolve), not across incidents: a
+row another process holds blocks only the later rows of its own incident, so one slow or stuck
+post never delays the other incidents' pages.
+
+A claim names its owner, and every owner holds an flock while it lives (notify/owners.py): the
+claim of a process that died (kill -9) is taken over at once, not after the lease; the lease
+only bounds a live owner that hangs. The one case that sends twice: a process dies after the
+destination accepted an alert but before it marked the row sent; the next sender posts it
+once more. That is the whole cost of a crash: at most one repeat.
+
+A sent row is kept for a while as a tombstone under the alert's `dedup_key`, so an alert that
+is handed over again (the monitor's orphan path after a crash between the hand-over and its
+own record of it) is recognised and never sent a second time.
 
 Files from before destinations (table `slack_outbox`, rows holding Slack messages already
 rendered) are adopted by the notifier that names that table as its `legacy_table`: the rows
@@ -22,10 +32,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -35,6 +43,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from notify.base import Alert
+from notify.owners import Owner, owner_alive
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +63,19 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     claimed_by TEXT,
     claimed_at REAL,
     last_error TEXT,
-    unreadable INTEGER NOT NULL DEFAULT 0
+    unreadable INTEGER NOT NULL DEFAULT 0,
+    dedup TEXT,
+    sent_at REAL
 );
 CREATE INDEX IF NOT EXISTS {TABLE}_destination ON {TABLE}(destination, id);
 """
+# Columns added after the first release of the table: (name, declaration), added to older files on open.
+_ADDED = (("dedup", "TEXT"), ("sent_at", "REAL"))
+_INDEXES = f"""
+CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_dedup ON {TABLE}(destination, dedup) WHERE dedup IS NOT NULL;
+"""
+# How long a sent row is kept to recognise its alert if it is handed over again.
+SENT_RETENTION_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -77,9 +95,19 @@ class Outbox:
         self.destination = destination
         self.lease_seconds = lease_seconds
         self.legacy_table = legacy_table
-        # Unique per instance, not per pid: two notifiers in one test process must act like two processes.
-        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._owner: Owner | None = None
         self._schema_ready = False
+
+    @property
+    def owner(self) -> str:
+        """This sender's name on its claims; its liveness file is made on first use (no file at construction)."""
+        if self._owner is None:
+            self._owner = Owner(self.path.parent)
+        return self._owner.name
+
+    def close(self) -> None:
+        if self._owner is not None:
+            self._owner.close()
 
     def _connect(self) -> sqlite3.Connection:
         # A connection per operation: notify() runs on whatever thread asyncio.to_thread picks.
@@ -89,6 +117,7 @@ class Outbox:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
+                _add_columns(conn)
                 if self.legacy_table:
                     self._adopt_legacy(conn, self.legacy_table)
             except BaseException:
@@ -114,6 +143,8 @@ class Outbox:
     def put(self, alert: Alert) -> int:
         """Append an alert for this destination and return its row id.
 
+        An alert whose `dedup_key` is already here (waiting, in flight, or sent within
+        SENT_RETENTION_SECONDS) is not added again: its row id is returned (`was_sent` tells which).
         A repeat page is folded into an earlier page of the same incident that is still waiting
         (and not in flight): it would only say the same thing again, and a long outage must not
         turn into a flood when the destination returns. Only within one tier: an escalation to
@@ -122,30 +153,45 @@ class Outbox:
         A row keeps the alert, not where it goes: a URL is a secret, and may be the very thing
         that was wrong; the process that drains picks the route.
         """
+        now = time.time()
         with closing(self._connect()) as conn, _transaction(conn):
+            conn.execute(f"DELETE FROM {TABLE} WHERE sent_at < ?", (now - SENT_RETENTION_SECONDS,))
+            if alert.dedup_key is not None:
+                known = conn.execute(f"SELECT id FROM {TABLE} WHERE destination = ? AND dedup = ?",
+                                     (self.destination, alert.dedup_key)).fetchone()
+                if known is not None:
+                    return int(known[0])
             if alert.kind == "repage":
                 waiting = conn.execute(
                     f"SELECT id FROM {TABLE} WHERE destination = ? AND incident_id = ? AND tier = ?"
-                    " AND kind IN ('open', 'repage') AND claimed_by IS NULL ORDER BY id LIMIT 1",
+                    " AND kind IN ('open', 'repage') AND claimed_by IS NULL AND sent_at IS NULL"
+                    " ORDER BY id LIMIT 1",
                     (self.destination, alert.incident_id, alert.tier),
                 ).fetchone()
                 if waiting is not None:
                     return int(waiting[0])
             cur = conn.execute(
-                f"INSERT INTO {TABLE} (destination, created_at, tier, incident_id, kind, alert)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (self.destination, time.time(), alert.tier, alert.incident_id, alert.kind,
-                 alert.model_dump_json()),
+                f"INSERT INTO {TABLE} (destination, created_at, tier, incident_id, kind, alert, dedup)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.destination, now, alert.tier, alert.incident_id, alert.kind,
+                 alert.model_dump_json(), alert.dedup_key),
             )
             return int(cur.lastrowid or 0)
+
+    def was_sent(self, row_id: int) -> bool:
+        """Whether the destination accepted this row (now or on an earlier hand-over of the same alert)."""
+        with closing(self._connect()) as conn:
+            found = conn.execute(f"SELECT sent_at FROM {TABLE} WHERE id = ?", (row_id,)).fetchone()
+        return found is not None and found[0] is not None
 
     def claim_next(
         self, lane_of: Callable[[int], Hashable | None], blocked: set[Hashable]
     ) -> tuple[OutboxRow, Hashable] | None:
         """Claim the oldest row whose lane (`lane_of(tier)`) is not blocked; None when nothing is due.
 
-        A lane whose oldest row another process holds is added to `blocked`: sending a later
-        row of it now would overtake that one.
+        `blocked` holds lanes (a webhook that is failing) and (lane, incident id) pairs: an
+        incident whose oldest row a live process holds is added, because sending its later rows
+        now would overtake that one; the other incidents' rows go on.
         """
         if not self.path.exists():
             return None
@@ -156,25 +202,36 @@ class Outbox:
         self, conn: sqlite3.Connection, lane_of: Callable[[int], Hashable | None], blocked: set[Hashable]
     ) -> tuple[OutboxRow, Hashable] | None:
         now = time.time()
-        rows = conn.execute(f"SELECT id, tier, claimed_by, claimed_at FROM {TABLE} WHERE destination = ?"
-                            " AND unreadable = 0 ORDER BY id", (self.destination,)).fetchall()
-        for row_id, tier, owner, claimed_at in rows:
+        rows = conn.execute(f"SELECT id, tier, incident_id, claimed_by, claimed_at FROM {TABLE}"
+                            " WHERE destination = ? AND unreadable = 0 AND sent_at IS NULL ORDER BY id",
+                            (self.destination,)).fetchall()
+        for row_id, tier, incident_id, owner, claimed_at in rows:
             lane = lane_of(tier)
-            if lane is None or lane in blocked:
+            if lane is None or lane in blocked or (lane, incident_id) in blocked:
                 continue
-            held_elsewhere = owner is not None and owner != self.owner
-            if held_elsewhere and now - (claimed_at or 0) < self.lease_seconds:
-                blocked.add(lane)
+            if self._held_elsewhere(owner, claimed_at, now):
+                blocked.add((lane, incident_id))
                 continue
             row = self._read(conn, row_id, tier)
             if row is None:
                 continue  # set aside: an unreadable row must not hold up every later alert
+            if owner is not None and owner != self.owner:
+                log.warning("outbox row %d for %s: its sender %s is gone; sent again (it may have been delivered)",
+                            row_id, self.destination, owner)
             conn.execute(
                 f"UPDATE {TABLE} SET claimed_by = ?, claimed_at = ?, attempts = attempts + 1 WHERE id = ?",
                 (self.owner, now, row_id),
             )
             return row, lane
         return None
+
+    def _held_elsewhere(self, owner: str | None, claimed_at: float | None, now: float) -> bool:
+        """A claim of another sender that still counts: it is alive (or cannot be told) and within the lease."""
+        if owner is None or owner == self.owner:
+            return False
+        if now - (claimed_at or 0) >= self.lease_seconds:
+            return False
+        return owner_alive(self.path.parent, owner) is not False
 
     def _read(self, conn: sqlite3.Connection, row_id: int, tier: int) -> OutboxRow | None:
         alert, rendered = conn.execute(f"SELECT alert, rendered FROM {TABLE} WHERE id = ?", (row_id,)).fetchone()
@@ -188,9 +245,10 @@ class Outbox:
             return None
 
     def complete(self, row_id: int) -> None:
-        """Forget a row the destination accepted."""
+        """Record that the destination accepted the row; it stays a while as a tombstone for its dedup key."""
         with closing(self._connect()) as conn:
-            conn.execute(f"DELETE FROM {TABLE} WHERE id = ?", (row_id,))
+            conn.execute(f"UPDATE {TABLE} SET sent_at = ?, claimed_by = NULL, claimed_at = NULL WHERE id = ?",
+                         (time.time(), row_id))
 
     def release(self, row_id: int, error: str) -> None:
         """Give a claimed row back after a failed post; it stays at its place in the queue."""
@@ -206,9 +264,22 @@ class Outbox:
         if not self.path.exists():
             return 0
         with closing(self._connect()) as conn:
-            (n,) = conn.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE destination = ? AND unreadable = 0",
-                                (self.destination,)).fetchone()
+            (n,) = conn.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE destination = ? AND unreadable = 0"
+                                " AND sent_at IS NULL", (self.destination,)).fetchone()
             return int(n)
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Bring a table written by an earlier version up to date (new columns, then the indexes on them)."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({TABLE})")}
+    for name, declaration in _ADDED:
+        if name not in have:
+            try:
+                conn.execute(f"ALTER TABLE {TABLE} ADD COLUMN {name} {declaration}")
+            except sqlite3.OperationalError as exc:  # another process added it between our look and now
+                if "duplicate column" not in str(exc):
+                    raise
+    conn.executescript(_INDEXES)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ message is a new message that names the original incident id. Real
 threading needs a bot token and `chat.postMessage` with `thread_ts`.
 
 Delivery is at least once: a post that timed out after Slack got it, or a
-process that died between Slack's "ok" and deleting the row, sends again.
+process that died between Slack's "ok" and marking the row sent, sends again, once.
 
 Webhook URLs are secrets: they appear nowhere but in the HTTP request itself;
 logs, errors and results show only scheme and host.
@@ -122,7 +122,7 @@ class _Outcome:
 class _DrainReport:
     delivered: list[int] = field(default_factory=list)
     failures: dict[Hashable, str] = field(default_factory=dict)
-    busy: set[Hashable] = field(default_factory=set)  # lanes whose oldest row another process holds
+    busy: set[Hashable] = field(default_factory=set)  # (lane, incident id): a row another process holds
 
 
 class SlackWebhookNotifier:
@@ -236,9 +236,11 @@ class SlackWebhookNotifier:
         others = sum(1 for delivered in report.delivered if delivered != row_id)
         if row_id in report.delivered:
             return DeliveryResult(status="sent", detail=f"sent to Slack via {lane.setting}", drained=others)
+        if self._outbox.was_sent(row_id):  # handed over before (a crash in between): not sent twice
+            return DeliveryResult(status="sent", detail=f"already sent to Slack via {lane.setting}", drained=others)
         why = report.failures.get(lane) or (
-            "earlier messages to this webhook are being sent by another process"
-            if lane in report.busy
+            "an earlier message about this incident is being sent by another process"
+            if (lane, alert.incident_id) in report.busy
             else "the outbox backlog is long"
         )
         return DeliveryResult(

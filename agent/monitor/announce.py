@@ -44,7 +44,11 @@ class Announcer:
         self._check_notifier(report)
 
     async def post(self, alert: Alert, inc: Incident, report: CycleReport, skips: Skips) -> DeliveryResult | None:
+        """Hand the alert over; None when it did not even reach the outbox (nothing will send it)."""
         name = self.notifier.name
+        if alert.kind in {"open", "resolved"} and alert.dedup_key is None:
+            # Once per incident: the same key on a second hand-over (after a crash) is sent once.
+            alert = alert.model_copy(update={"dedup_key": f"{inc.id}@{inc.opened_at!r}:{alert.kind}"})
         try:
             result = await asyncio.to_thread(self.notifier.notify, alert)
         except Exception as exc:

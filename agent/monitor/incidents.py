@@ -72,6 +72,20 @@ class IncidentStoreUnavailable(Exception):
     """The incident database cannot be opened or written; the message names the file."""
 
 
+def _check_intact(db: sqlite3.Connection) -> None:
+    """A damaged file (truncated mid-page) can open and read its first pages; look at all of them now."""
+    problems = [row[0] for row in db.execute("PRAGMA quick_check(3)").fetchall()]
+    if problems != ["ok"]:
+        raise sqlite3.DatabaseError(f"database disk image is malformed ({'; '.join(problems)[:200]})")
+
+
+def _advice(exc: BaseException) -> str:
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return (" — the file is damaged: move it aside (or restore a copy) and run again;"
+                " the monitor does not page from memory")
+    return ""
+
+
 class IncidentStore:
     def __init__(self, home: Path | None, *, clock: Callable[[], float] = time.time):
         """`home=None` keeps everything in memory (the fallback when AIOPS_HOME is unwritable)."""
@@ -86,8 +100,12 @@ class IncidentStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL keeps it crash-safe; fsync per checkpoint
             self._db.executescript(_SCHEMA)
+            _check_intact(self._db)
         except (OSError, sqlite3.Error) as exc:
-            raise IncidentStoreUnavailable(f"cannot open the incident store at {self.path}: {exc}") from exc
+            if hasattr(self, "_db"):
+                self._db.close()
+            raise IncidentStoreUnavailable(
+                f"cannot open the incident store at {self.path}: {exc}{_advice(exc)}") from exc
 
     def close(self) -> None:
         with self._lock:
@@ -160,16 +178,35 @@ class IncidentStore:
             what = f"{proposal.tool} (risk {proposal.risk})" if proposal else "none"
             self._event(db, seq, now, "diagnosed", "monitor", f"SOP: {sop}; proposal: {what}")
 
-    def claim_notification(self, seq: int, owner: str, lease: float) -> bool:
-        """True when this owner may send the first page (nobody sent it, no live claim elsewhere)."""
+    def claim_notification(self, seq: int, owner: str, lease: float,
+                           alive: Callable[[str], bool | None] | None = None) -> bool:
+        """True when this owner may send the first page (nobody sent it, no live claim elsewhere).
+
+        `alive(holder)` says whether the process holding the claim still lives: a dead holder's
+        claim is taken over at once, one that cannot be told about waits out the lease.
+        """
         now = self.clock()
         with self._tx() as db:
-            cur = db.execute(
-                "UPDATE incidents SET claim_owner = ?, claim_at = ? WHERE seq = ? AND status = 'open'"
-                " AND notified_at IS NULL AND (claim_owner IS NULL OR claim_owner = ? OR claim_at < ?)",
-                (owner, now, seq, owner, now - lease),
-            )
-            return cur.rowcount == 1
+            row = db.execute("SELECT claim_owner, claim_at FROM incidents WHERE seq = ? AND status = 'open'"
+                             " AND notified_at IS NULL", (seq,)).fetchone()
+            if row is None:
+                return False
+            holder, since = row
+            free = (holder is None or holder == owner or (since or 0) < now - lease
+                    or (alive is not None and alive(holder) is False))
+            if free:
+                db.execute("UPDATE incidents SET claim_owner = ?, claim_at = ? WHERE seq = ?", (owner, now, seq))
+            return free
+
+    def release_notification(self, seq: int, owner: str, detail: str) -> None:
+        """The first page could not be handed to the notifier: give the claim back so a later cycle
+        (this process's or another's) pages it, instead of marking it notified."""
+        now = self.clock()
+        with self._tx() as db:
+            cur = db.execute("UPDATE incidents SET claim_owner = NULL, claim_at = NULL WHERE seq = ?"
+                             " AND claim_owner = ? AND notified_at IS NULL", (seq, owner))
+            if cur.rowcount:
+                self._event(db, seq, now, "not_notified", "monitor", detail)
 
     def mark_notified(self, seq: int, detail: str) -> None:
         now = self.clock()

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
-import uuid
 from collections.abc import Callable
 
 from agent.mcp_client import ToolOutcome, ToolSession
@@ -28,6 +26,7 @@ from agent.monitor.respond import Cycle, Responder
 from agent.monitor.sources import Source, SourceContext, SourceReading, build_sources
 from agent.monitor.tiers import TierRules
 from notify.base import Notifier
+from notify.owners import Owner
 from notify.registry import notifier_from_settings
 from utils.audit import AuditLog, AuditUnavailable
 from utils.config import Settings
@@ -69,7 +68,8 @@ class Monitor:
         self.notifier = notifier or notifier_from_settings(settings)
         self.sources = sources if sources is not None else build_sources()
         self.announcer = Announcer(self.notifier, on_event)
-        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._owner = Owner(settings.home)  # names this process on incident claims; dead owners are taken over
+        self.owner = self._owner.name
         self.responder = Responder(session, self.store, self.options, self.auto, self.announcer, self.owner)
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
@@ -78,11 +78,13 @@ class Monitor:
         self._details = DetailCache()
 
     def _open_store(self) -> IncidentStore:
-        try:
-            return IncidentStore(self.settings.home, clock=self.clock)
-        except IncidentStoreUnavailable as exc:
-            self._standing_problems.append(f"{exc}; incidents kept in memory only (no dedup across processes)")
-            return IncidentStore(None, clock=self.clock)
+        """The store, or IncidentStoreUnavailable: the monitor does not start without it.
+
+        Watching "in memory" would open and page every firing alarm again on every run (under
+        cron, a page storm) and lose the approval queue; a damaged file is left for a person to
+        look at rather than moved aside, which would also page everything again under new ids.
+        """
+        return IncidentStore(self.settings.home, clock=self.clock)
 
     def _open_audit(self) -> AuditLog | None:
         try:
@@ -94,6 +96,7 @@ class Monitor:
     def close(self) -> None:
         """Close the SQLite connections (the REPL keeps one monitor for the life of the process)."""
         self.store.close()
+        self._owner.close()
         if self.audit is not None:
             self.audit.close()
 

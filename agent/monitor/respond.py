@@ -36,6 +36,7 @@ from agent.monitor.records import Incident
 from agent.monitor.signals import Signal, Skips
 from agent.monitor.tiers import is_status_check
 from notify.base import Alert, DeliveryResult
+from notify.owners import owner_alive
 
 # A first page not marked sent after this long was orphaned by a crash; another cycle takes it over.
 NOTIFY_LEASE_SECONDS = 300
@@ -55,6 +56,9 @@ class Responder:
                  announcer: Announcer, owner: str) -> None:
         self.session, self.store, self.options, self.auto = session, store, options, auto
         self.announcer, self.owner = announcer, owner
+
+    def _alive(self, holder: str) -> bool | None:
+        return owner_alive(self.store.path.parent, holder) if self.store.path is not None else None
 
     def emit(self, cycle: Cycle | None, event: MonitorEvent) -> None:
         self.announcer.emit(cycle.report if cycle else None, event)
@@ -151,14 +155,22 @@ class Responder:
 
     async def _first_page(self, inc: Incident, cycle: Cycle, ran: ToolOutcome | None) -> None:
         result = await self._post(alert_for("open", inc, ran), inc, cycle)
-        self.store.mark_notified(inc.seq, delivery_line(self.announcer.notifier.name, result))
+        line = delivery_line(self.announcer.notifier.name, result)
+        if result is None:  # not even in the outbox: a later cycle pages it (notify_orphans)
+            self.store.release_notification(inc.seq, self.owner, line)
+            return
+        self.store.mark_notified(inc.seq, line)
 
     async def notify_orphans(self, cycle: Cycle) -> None:
-        """First pages a crashed process left unsent; the claim makes sure only one process sends them."""
+        """First pages a crashed (or failed) hand-over left unrecorded; the claim makes sure one process sends each.
+
+        The alert carries the same dedup key as the first try, so one the outbox already holds
+        (or sent) is recognised there and not sent again; only what never reached it is paged now.
+        """
         for inc in self.store.open_incidents():
             if inc.notified_at is not None or inc.id in cycle.report.opened:
                 continue
-            if not self.store.claim_notification(inc.seq, self.owner, NOTIFY_LEASE_SECONDS):
+            if not self.store.claim_notification(inc.seq, self.owner, NOTIFY_LEASE_SECONDS, self._alive):
                 continue
             if inc.diagnosed_at is None:
                 inc = await self._diagnose(inc, Signal(inc, None, is_status_check(inc.alarm, inc.metric)), cycle)

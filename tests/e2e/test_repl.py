@@ -122,3 +122,16 @@ def test_auto_on_panel_approve_gate_and_off(estate, aws_env, ec2):
     child.expect("monitor off")
     assert leave(child) == 0
     assert state_of(ec2, estate["worker-1"]) == "running"
+
+
+def test_auto_on_with_a_damaged_incident_store_says_so_and_does_not_start(aws_env):
+    aws_env.home.mkdir(parents=True, exist_ok=True)
+    (aws_env.home / "incidents.sqlite3").write_bytes(b"garbage")
+    child = spawn({**aws_env.env, "AIOPS_POLL_SECONDS": "1"}, "--planner", "rules")
+    say(child, "auto on")
+    child.expect("cannot open the incident store")
+    child.expect("does not page from memory")
+    child.expect_exact(PROMPT)
+    say(child, "auto off")
+    child.expect("the monitor is off")
+    assert leave(child) == 0

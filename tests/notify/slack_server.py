@@ -32,7 +32,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -51,6 +51,7 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
     content_type: str = "text/plain; charset=utf-8"
     delay: float = 0.0  # seconds to wait before answering
+    hold: threading.Event | None = None  # answer only once this is set (at most two minutes)
 
     @classmethod
     def ok(cls, *, delay: float = 0.0) -> Reply:
@@ -102,6 +103,10 @@ class FakeSlackWebhook:
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._arrived = 0
+        # Called as on_request(n, phase) for the n-th POST (1-based): phase "arrived" before it is
+        # answered (Slack has it, the sender does not know yet), "answered" once the reply is out.
+        self.on_request: Callable[[int, str], None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -182,6 +187,11 @@ class FakeSlackWebhook:
 
     # -- request handling -------------------------------------------------------------------------
 
+    def _arrival(self) -> int:
+        with self._lock:
+            self._arrived += 1
+            return self._arrived
+
     def _next_reply(self, path: str, raw: bytes) -> tuple[Reply, dict[str, Any] | None]:
         try:
             body = json.loads(raw.decode("utf-8"))
@@ -210,19 +220,30 @@ def _handler_for(fake: FakeSlackWebhook) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             arrived = time.monotonic()
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            number = fake._arrival()
             reply, body = fake._next_reply(self.path, raw)
+            if fake.on_request is not None:
+                fake.on_request(number, "arrived")
             if reply.delay:
                 time.sleep(reply.delay)
+            if reply.hold is not None:
+                reply.hold.wait(120)
             # Record before answering: a client that has its answer must find the request recorded.
             fake._record(Received(self.path, dict(self.headers.items()), raw, body, reply.status, arrived))
             payload = reply.body.encode("utf-8")
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in reply.headers:
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+                self.wfile.flush()
+            except OSError:  # the sender died waiting (a test killed it): Slack still has the message
+                return
+            if fake.on_request is not None:
+                fake.on_request(number, "answered")
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keeps test output clean
             pass

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from notify.base import Alert
 from notify.outbox import TABLE, Outbox
 from notify.slack_message import build_message
 from notify.slack_webhook import LEGACY_OUTBOX_TABLE, NAME, OUTBOX_FILE, SlackWebhookNotifier
+from tests.helpers import REPO
 from tests.notify.slack_server import FakeSlackWebhook, Reply, no_proxy_fixture, slack_fixture  # noqa: F401
 
 OLD_SCHEMA = """
@@ -124,3 +128,62 @@ def test_an_unreadable_row_is_set_aside_not_a_blocked_lane(tmp_path):
     claimed = box.claim_next(lambda tier: tier, set())
     assert claimed is not None and claimed[0].alert.incident_id == "INC-2"
     assert box.count() == 1
+
+
+def test_the_same_alert_handed_over_twice_is_sent_once(tmp_path, slack):
+    sender = notifier(tmp_path, slack.url)
+    first = alert(1).model_copy(update={"dedup_key": "INC-1@1.0:open"})
+    assert sender.notify(first).status == "sent"
+    again = sender.notify(first)  # the monitor's orphan path after a crash between hand-over and its record
+    assert again.status == "sent" and "already sent" in again.detail
+    assert len(slack.delivered) == 1 and sender.pending() == 0
+    sender.notify(alert(1, kind="repage"))  # a repeat page has no key: it is a page of its own
+    assert len(slack.delivered) == 2
+
+
+def test_a_row_held_by_a_killed_process_is_taken_over_at_once_and_blocks_only_its_incident(tmp_path):
+    path = tmp_path / OUTBOX_FILE
+    box = Outbox(path, NAME, lease_seconds=600)
+    for queued in (alert(1), alert(1, kind="resolved"), alert(2)):
+        box.put(queued)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_ONE_ROW, str(path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "INC-1"
+        blocked: set = set()
+        got = box.claim_next(lambda tier: "webhook", blocked)
+        assert got is not None and got[0].alert.incident_id == "INC-2"  # INC-1's resolve waits for its page
+        assert ("webhook", "INC-1") in blocked and "webhook" not in blocked
+        box.complete(got[0].id)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+    order = []
+    while (got := box.claim_next(lambda tier: "webhook", set())) is not None:  # no lease to wait out
+        order.append((got[0].alert.incident_id, got[0].alert.kind))
+        box.complete(got[0].id)
+    assert order == [("INC-1", "open"), ("INC-1", "resolved")]
+
+
+def test_an_outbox_file_from_before_dedup_keys_gains_the_columns_and_keeps_its_rows(tmp_path, slack):
+    path = tmp_path / OUTBOX_FILE
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, destination TEXT NOT NULL,"
+                     " created_at REAL NOT NULL, tier INTEGER NOT NULL, incident_id TEXT NOT NULL, kind TEXT NOT NULL,"
+                     " alert TEXT, rendered TEXT, attempts INTEGER NOT NULL DEFAULT 0, claimed_by TEXT,"
+                     " claimed_at REAL, last_error TEXT, unreadable INTEGER NOT NULL DEFAULT 0)")
+        conn.execute(f"INSERT INTO {TABLE} (destination, created_at, tier, incident_id, kind, alert)"
+                     " VALUES (?, 1.0, 2, 'INC-1', 'open', ?)", (NAME, alert(1).model_dump_json()))
+    sender = notifier(tmp_path, slack.url)
+    assert sender.drain() == 1 and len(slack.delivered) == 1
+
+
+HOLD_ONE_ROW = """
+import sys, time
+from pathlib import Path
+from notify.outbox import Outbox
+box = Outbox(Path(sys.argv[1]), "Slack webhook", lease_seconds=600)
+row, _ = box.claim_next(lambda tier: "webhook", set())
+print(row.alert.incident_id, flush=True)
+time.sleep(60)
+"""

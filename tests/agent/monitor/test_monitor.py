@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from agent.mcp_client import open_session
+from agent.monitor.incidents import IncidentStoreUnavailable
 from agent.monitor.loop import Monitor
 from agent.monitor.models import MonitorEvent
 from agent.monitor.records import ApprovalError
@@ -375,16 +376,16 @@ async def test_a_broken_sop_store_is_a_skip_not_a_crash(estate, aws_env):
     assert any(line.startswith("SOP search failed") for line in report.skipped)
 
 
-async def test_an_unwritable_home_keeps_watching_in_memory(estate, slack, tmp_path, monkeypatch):
+async def test_an_unwritable_home_stops_the_monitor_instead_of_paging_from_memory(estate, slack, tmp_path,
+                                                                                    monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     monkeypatch.setenv("AIOPS_HOME", str(blocker / "home"))
-    async with monitor_on(slack) as monitor:
-        report = await monitor.run_cycle()
-        again = await monitor.run_cycle()
-    assert len(report.open_incidents) == 2 and again.opened == []
-    skipped = "\n".join(report.skipped)
-    assert "incidents kept in memory only" in skipped and "Slack webhook post failed" in skipped
+    settings = load_settings()
+    async with open_session(settings) as session:
+        with pytest.raises(IncidentStoreUnavailable, match="cannot open the incident store"):
+            Monitor(session, settings, notifier=notifier(settings, slack.url))
+    assert slack.received == []
 
 
 async def test_instances_stopped_outside_the_agent_open_incidents(estate, ec2):
