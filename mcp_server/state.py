@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_server.errors import describe_aws_error
 from mcp_server.inventory import ResolutionError
 from utils.audit import AuditLog, AuditUnavailable
-from utils.aws import AwsClients, build_clients
+from utils.aws import AwsClients, TimeoutBudget, build_clients
 from utils.config import Settings
 
 T = TypeVar("T")
@@ -47,10 +47,19 @@ class ServerState:
 
     @property
     def clients(self) -> AwsClients:
+        """The process's AWS clients. Tools read this outside `run_aws`, so a client that cannot be built
+        (an unknown profile, a malformed endpoint) is a ToolError here, not a crash the SDK logs."""
         with self._lock:
-            if self._clients is None:
-                self._clients = build_clients(self.settings)
-            return self._clients
+            try:
+                if self._clients is None:
+                    self._clients = build_clients(self.settings)
+                return self._clients
+            except Exception as exc:
+                raise ToolError(self.describe(exc)) from exc
+
+    def describe(self, exc: BaseException, service: str = "AWS") -> str:
+        return describe_aws_error(exc, service, endpoint=self.settings.aws_endpoint_url,
+                                  budget=TimeoutBudget.from_settings(self.settings).describe())
 
     def sop_store(self):
         with self._lock:
@@ -92,7 +101,7 @@ async def run_aws(state: ServerState, fn: Callable[..., T], *args: Any, service:
     except ValueError as exc:  # our own validation of arguments; domain errors carry their own code
         raise ToolError(f"{getattr(exc, 'code', 'InvalidArgument')}: {exc}") from exc
     except Exception as exc:
-        raise ToolError(describe_aws_error(exc, service)) from exc
+        raise ToolError(state.describe(exc, service)) from exc
 
 
 def caller_of(ctx: Context) -> str:
