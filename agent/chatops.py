@@ -80,7 +80,7 @@ class ChatOps:
     async def _fetch_context(self) -> PlanningContext:
         listed = await self.session.call("list_instances", {})
         instances = [InventoryItem(**i) for i in (listed.data or {}).get("instances", [])] if listed.ok else []
-        return PlanningContext(instances=instances)
+        return PlanningContext(instances=instances, inventory_error=None if listed.ok else listed.message)
 
     async def _with_log_groups(self, context: PlanningContext) -> PlanningContext:
         """The context with the log group names, read once per context: only log requests and the model need them."""
@@ -125,6 +125,9 @@ class ChatOps:
     def _finish(self, plan: Plan, outcome: PlannedCall | Clarification, context: PlanningContext) -> Plan:
         if isinstance(outcome, Clarification):
             plan.clarification = outcome
+            if context.inventory_error:  # the planner saw no fleet: what failed is the answer
+                plan.clarification = Clarification(
+                    message=f"could not read the instances to plan this request: {context.inventory_error}")
             return plan
         plan.call = outcome
         plan.targets = targets_of(outcome, context, self.session.catalog)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from utils.urls import public_url
+from utils.urls import public_url, redact
 
 DEFAULT_HOME = Path("~/.aiops")
 CONFIG_FILE_NAME = "aiops.toml"
@@ -94,7 +94,9 @@ class Settings(BaseSettings):
         except ValueError:
             parts = None
         if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError(f"{public_url(value)!r} is not an http(s) URL (e.g. http://localhost:5000)")
+            hidden = " (credentials hidden)" if redact(value) != value else ""
+            raise ValueError(f"{public_url(value)!r}{hidden} is not an http(s) URL with a host and a numeric port "
+                             "(e.g. http://localhost:5000)")
         return value.strip()
 
     @property
