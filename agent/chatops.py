@@ -70,6 +70,7 @@ class ChatOps:
         self.model_planner = model_planner  # an OllamaPlanner, or None for the offline planner only
         self._context: PlanningContext | None = None
         self._context_at = 0.0
+        self._context_failure: ToolOutcome | None = None  # the context's list_instances, when it failed
 
     async def context(self, refresh: bool = False) -> PlanningContext:
         if refresh or self._context is None or time.monotonic() - self._context_at > CONTEXT_TTL_SECONDS:
@@ -79,6 +80,7 @@ class ChatOps:
 
     async def _fetch_context(self) -> PlanningContext:
         listed = await self.session.call("list_instances", {})
+        self._context_failure = None if listed.ok else listed
         instances = [InventoryItem(**i) for i in (listed.data or {}).get("instances", [])] if listed.ok else []
         return PlanningContext(instances=instances, inventory_error=None if listed.ok else listed.message)
 
@@ -94,6 +96,13 @@ class ChatOps:
 
     def invalidate(self) -> None:
         self._context = None
+
+    def _just_failed(self, tool: str, arguments: dict[str, Any]) -> ToolOutcome | None:
+        """The planning context's own failed call, when the plan is that very call: asking a dead or hung
+        endpoint twice in a row would only double the wait for the same error."""
+        failed = self._context_failure
+        fresh = self._context is not None and time.monotonic() - self._context_at <= CONTEXT_TTL_SECONDS
+        return failed if fresh and failed is not None and (failed.tool, failed.arguments) == (tool, arguments) else None
 
     async def plan(self, text: str, steps: list[tuple[PlannedCall, str]] | None = None) -> Plan:
         text = (text or "")[:MAX_REQUEST_CHARS]
@@ -162,7 +171,8 @@ class ChatOps:
         mutating = self.session.catalog.is_mutating(call.tool)
         if dry_run and mutating:
             arguments["dry_run"] = True
-        outcome = await self.session.call(call.tool, arguments, confirmer=confirmer)
+        outcome = self._just_failed(call.tool, arguments) or await self.session.call(
+            call.tool, arguments, confirmer=confirmer)
         if mutating:
             self.invalidate()  # states changed; the next plan must see them
         status = "ok" if outcome.status in {"ok", "dry_run"} else outcome.status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,8 +17,10 @@ from mcp_server.inventory import ResolutionError
 from utils.audit import AuditLog, AuditUnavailable
 from utils.aws import AwsClients, TimeoutBudget, build_clients
 from utils.config import Settings
+from utils.logs import debug_enabled
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # How long a tool waits for an embedded sandbox that is still seeding.
 SANDBOX_READY_TIMEOUT = 60
@@ -58,8 +61,11 @@ class ServerState:
                 raise ToolError(self.describe(exc)) from exc
 
     def describe(self, exc: BaseException, service: str = "AWS") -> str:
-        return describe_aws_error(exc, service, endpoint=self.settings.aws_endpoint_url,
-                                  budget=TimeoutBudget.from_settings(self.settings).describe())
+        message = describe_aws_error(exc, service, endpoint=self.settings.aws_endpoint_url,
+                                     budget=TimeoutBudget.from_settings(self.settings).describe())
+        if debug_enabled():  # the sentence is for people; the traceback for whoever debugs it
+            log.warning("%s", message, exc_info=exc)
+        return message
 
     def sop_store(self):
         with self._lock:

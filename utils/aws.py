@@ -31,7 +31,7 @@ class TimeoutBudget:
 
     @property
     def connect(self) -> float:
-        return min(CONNECT_TIMEOUT_SECONDS, self.total / self.attempts / 3)
+        return min(CONNECT_TIMEOUT_SECONDS, self.total / self.attempts / 5)
 
     @property
     def read(self) -> float:
@@ -73,8 +73,27 @@ class AwsClients:
 
 def make_session(settings: Settings):
     import boto3  # boto3 import costs ~150 ms; only pay it where AWS is used
+    from botocore.utils import validate_region_name
 
-    return boto3.session.Session(profile_name=settings.aws_profile, region_name=settings.region)
+    validate_region_name(settings.region)  # botocore's own rule, here rather than at each client's first use
+    session = boto3.session.Session(profile_name=settings.aws_profile, region_name=settings.region)
+    session.events.register("before-parse", reject_unparseable)
+    return session
+
+
+def reject_unparseable(operation_model, response_dict, **_kwargs) -> None:
+    """A 2xx body that is not JSON for a JSON-protocol service is a broken endpoint, not an empty answer.
+
+    botocore reads such a body as `{"message": ...}`, so a proxy's HTML page or random bytes would come
+    back as "no alarms" and the monitor would resolve every open incident. XML services already fail.
+    """
+    from botocore.parsers import ResponseParserError
+
+    protocol = getattr(operation_model.service_model, "resolved_protocol", operation_model.service_model.protocol)
+    body = response_dict.get("body") or b""
+    if protocol == "json" and response_dict.get("status_code", 500) < 300 and body.strip() \
+            and body.lstrip()[:1] not in (b"{", b"["):
+        raise ResponseParserError(f"{operation_model.name}: the answer is not JSON ({len(body)} bytes)")
 
 
 def client_config(budget: TimeoutBudget):
