@@ -70,6 +70,7 @@ class ChatOps:
         self.model_planner = model_planner  # an OllamaPlanner, or None for the offline planner only
         self._context: PlanningContext | None = None
         self._context_at = 0.0
+        self._context_failure: ToolOutcome | None = None  # the context's list_instances, when it failed
 
     async def context(self, refresh: bool = False) -> PlanningContext:
         if refresh or self._context is None or time.monotonic() - self._context_at > CONTEXT_TTL_SECONDS:
@@ -79,8 +80,9 @@ class ChatOps:
 
     async def _fetch_context(self) -> PlanningContext:
         listed = await self.session.call("list_instances", {})
+        self._context_failure = None if listed.ok else listed
         instances = [InventoryItem(**i) for i in (listed.data or {}).get("instances", [])] if listed.ok else []
-        return PlanningContext(instances=instances)
+        return PlanningContext(instances=instances, inventory_error=None if listed.ok else listed.message)
 
     async def _with_log_groups(self, context: PlanningContext) -> PlanningContext:
         """The context with the log group names, read once per context: only log requests and the model need them."""
@@ -94,6 +96,13 @@ class ChatOps:
 
     def invalidate(self) -> None:
         self._context = None
+
+    def _just_failed(self, tool: str, arguments: dict[str, Any]) -> ToolOutcome | None:
+        """The planning context's own failed call, when the plan is that very call: asking a dead or hung
+        endpoint twice in a row would only double the wait for the same error."""
+        failed = self._context_failure
+        fresh = self._context is not None and time.monotonic() - self._context_at <= CONTEXT_TTL_SECONDS
+        return failed if fresh and failed is not None and (failed.tool, failed.arguments) == (tool, arguments) else None
 
     async def plan(self, text: str, steps: list[tuple[PlannedCall, str]] | None = None) -> Plan:
         text = text or ""
@@ -130,6 +139,9 @@ class ChatOps:
     def _finish(self, plan: Plan, outcome: PlannedCall | Clarification, context: PlanningContext) -> Plan:
         if isinstance(outcome, Clarification):
             plan.clarification = outcome
+            if context.inventory_error:  # the planner saw no fleet: what failed is the answer
+                plan.clarification = Clarification(
+                    message=f"could not read the instances to plan this request: {context.inventory_error}")
             return plan
         plan.call = outcome
         plan.targets = targets_of(outcome, context, self.session.catalog)
@@ -164,7 +176,8 @@ class ChatOps:
         mutating = self.session.catalog.is_mutating(call.tool)
         if dry_run and mutating:
             arguments["dry_run"] = True
-        outcome = await self.session.call(call.tool, arguments, confirmer=confirmer)
+        outcome = self._just_failed(call.tool, arguments) or await self.session.call(
+            call.tool, arguments, confirmer=confirmer)
         if mutating:
             self.invalidate()  # states changed; the next plan must see them
         status = "ok" if outcome.status in {"ok", "dry_run"} else outcome.status

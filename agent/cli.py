@@ -7,11 +7,13 @@ Every command returns an exit status; failures print one line on stderr, never a
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import traceback
 
 from utils.config import ConfigError, Settings, load_settings
+from utils.logs import configure as configure_logging
+from utils.logs import debug_enabled
+from utils.urls import redact
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -26,11 +28,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def fail(message: str, status: int = 1) -> int:
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {redact(' '.join(message.split()))}\n")
     return status
 
 
+def one_line(exc: BaseException) -> str:
+    """The exception a command died of, as a sentence; a task group's wrapper names its first real cause."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"
+
+
 def dispatch(args: argparse.Namespace) -> int:
+    configure_logging(in_process_server=args.command != "mcp")
     try:
         settings = settings_from(args)
         return _run(args, settings)
@@ -40,9 +50,9 @@ def dispatch(args: argparse.Namespace) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     except Exception as exc:  # the last line of defence: one line, not a traceback
-        if os.environ.get("AIOPS_DEBUG"):
+        if debug_enabled():
             traceback.print_exc()
-        return fail(f"{type(exc).__name__}: {exc}")
+        return fail(one_line(exc))
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

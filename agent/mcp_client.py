@@ -125,6 +125,8 @@ def outcome_from_result(
     if data and data.get("status") in {"declined", "refused", "unconfirmed", "error"}:
         return ToolOutcome(tool=tool, arguments=arguments, status=data["status"], message=data.get("message", text),
                            data=data)
+    if text == f"Error executing tool {tool}":  # the SDK keeps an unexpected crash's text on the server
+        text = f"{tool} failed unexpectedly on the server; rerun with AIOPS_DEBUG=1 to see why"
     text = text.removeprefix(f"Error executing tool {tool}: ")
     return ToolOutcome(tool=tool, arguments=arguments, status="error", message=text or "the tool failed", data=data)
 

@@ -1,8 +1,8 @@
 """`monitor` and `incidents` without the REPL: for cron, systemd and scripts.
 
-`monitor --once` runs one cycle and exits 0; `--json` prints the documented JSON (docs/architecture.md) (the incidents
-open after the cycle plus those it resolved; `notified` = this run handed the notifier an alert
-about it). Without `--once` it runs until SIGINT/SIGTERM, one line per event (`--json`: one JSON object
+`monitor --once` runs one cycle and exits 0, or 1 when a source could not be read at all; `--json`
+prints the documented JSON (docs/architecture.md) (the incidents open after the cycle plus those it
+resolved; `notified` = this run handed the notifier an alert about it). Without `--once` it runs until SIGINT/SIGTERM, one line per event (`--json`: one JSON object
 per event line). Skip reasons go to stderr in JSON mode so stdout stays one document.
 """
 
@@ -48,6 +48,7 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
 
     check_config(settings)  # a broken aiops.toml is one line and exit 2, before anything starts
     failure: BaseException | None = None
+    status = 0
     # In memory: the same server and guards in-process, still one session for the process.
     async with open_session(settings, client_name="aiops-monitor") as session:
         printer = _json_event if args.json else _text_event
@@ -55,7 +56,9 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
             monitor = Monitor(session, settings, on_event=None if (args.json and args.once) else printer)
             try:
                 if args.once:
-                    _print_report(await monitor.run_cycle(), args.json)
+                    report = await monitor.run_cycle()
+                    _print_report(report, args.json)
+                    status = _unread_status(report)
                 else:
                     await _run_until_signal(monitor)
             finally:
@@ -64,7 +67,17 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
             failure = exc
     if failure is not None:
         raise failure
-    return 0
+    return status
+
+
+def _unread_status(report: CycleReport) -> int:
+    """1, with the reason on stderr, when a source could not be read at all: a script must not take
+    "nothing open" from a cycle that saw nothing."""
+    if not report.unread:
+        return 0
+    reasons = list(dict.fromkeys(report.unread.values()))  # sources sharing one failed call say it once
+    sys.stderr.write(f"error: could not read the {', '.join(report.unread)} source(s): {'; '.join(reasons)}\n")
+    return 1
 
 
 def _print_report(report: CycleReport, as_json: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from utils.urls import public_url, redact
+
 # Code -> what to do about it. The AWS message is appended when it adds detail.
 _ADVICE: dict[str, str] = {
     "UnauthorizedOperation": "the AWS credentials in use are not allowed to do this; grant the IAM permission or use another profile",
@@ -29,8 +31,17 @@ _ADVICE: dict[str, str] = {
 }
 
 
-def describe_aws_error(exc: BaseException, service: str = "AWS") -> str:
-    """A one-line '<Code>: what to do (detail)' sentence for any boto3/botocore failure."""
+def describe_aws_error(exc: BaseException, service: str = "AWS", *, endpoint: str | None = None,
+                       budget: str | None = None) -> str:
+    """A one-line '<Code>: what to do (detail)' sentence for any boto3/botocore failure.
+
+    `endpoint` is the configured AWS_ENDPOINT_URL (None: AWS's own), `budget` how long the call
+    was allowed ("30 s (3 attempts)"). Userinfo in any URL is removed (utils/urls.py).
+    """
+    return redact(" ".join(_describe(exc, service, endpoint, budget).split()))
+
+
+def _describe(exc: BaseException, service: str, endpoint: str | None, budget: str | None) -> str:
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -42,10 +53,16 @@ def describe_aws_error(exc: BaseException, service: str = "AWS") -> str:
         ProfileNotFound,
         ReadTimeoutError,
     )
+    from botocore.parsers import ResponseParserError
 
+    where = _where(service, getattr(exc, "kwargs", {}).get("endpoint_url") or endpoint)
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = error.get("Code", "Unknown")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if status >= 500 and code not in _ADVICE:
+            return (f"ServiceError: {where} answered HTTP {status} ({error.get('Message') or code}); "
+                    "the service or the endpoint is failing: try again later, and check AWS_ENDPOINT_URL")
         detail = (error.get("Message") or "").strip()
         advice = _ADVICE.get(code)
         if advice and detail:
@@ -55,19 +72,31 @@ def describe_aws_error(exc: BaseException, service: str = "AWS") -> str:
         return ("NoCredentials: no AWS credentials found; set AWS_PROFILE, run `aws configure`, "
                 "or start with --sandbox")
     if isinstance(exc, ProfileNotFound):
-        return f"ProfileNotFound: {exc}; check --profile / AWS_PROFILE"
+        return f"ProfileNotFound: {exc}; check --profile / AWS_PROFILE (profiles live in ~/.aws/config)"
     if isinstance(exc, NoRegionError):
         return "NoRegion: no AWS region configured; pass --region or set AWS_REGION"
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return (f"EndpointUnreachable: cannot reach the {service} endpoint; check the network "
-                "and AWS_ENDPOINT_URL")
-    if isinstance(exc, ReadTimeoutError):
-        return f"Timeout: the {service} endpoint did not answer in time; try again"
+    if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+        within = f" within {budget}" if budget else " in time"
+        return (f"Timeout: {where} did not answer{within}; check the network and AWS_ENDPOINT_URL, "
+                "or raise AIOPS_AWS_TIMEOUT")
+    if isinstance(exc, EndpointConnectionError):
+        return f"EndpointUnreachable: cannot connect to {where}; check the network and AWS_ENDPOINT_URL"
+    if isinstance(exc, ResponseParserError):
+        return (f"BadResponse: {where} answered with something that is not an AWS response; "
+                "check that AWS_ENDPOINT_URL points at AWS or an AWS emulator")
     if isinstance(exc, ParamValidationError):
         return f"InvalidParameter: {exc}"
+    if isinstance(exc, ValueError) and "endpoint" in str(exc).lower():  # botocore's "Invalid endpoint: ..."
+        return f"InvalidEndpoint: {exc}; set AWS_ENDPOINT_URL to an http(s) URL or unset it"
     if isinstance(exc, BotoCoreError):
         return f"{type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _where(service: str, endpoint: str | None) -> str:
+    if not endpoint:
+        return f"the {service} endpoint"
+    return f"the {service} endpoint {public_url(endpoint)}"
 
 
 def aws_error_code(exc: BaseException) -> str | None:

@@ -18,6 +18,8 @@ from utils.names import name_key
 PROTECTED_TAG = "aiops:protected"
 INSTANCE_ID_RE = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 MAX_REFERENCE_LENGTH = 255
+# Instances per DescribeInstances request (EC2 allows 5-1000).
+PAGE_SIZE = 500
 
 
 class ResolutionError(ValueError):
@@ -51,13 +53,17 @@ def summarize(raw: dict[str, Any]) -> InstanceSummary:
     )
 
 
-def fetch_raw(ec2, filters: list[dict[str, Any]] | None = None, ids: list[str] | None = None) -> list[dict]:
-    """All instances matching, across every page (5,000-instance fleets need the paginator)."""
+def fetch_raw(ec2, filters: list[dict[str, Any]] | None = None, ids: list[str] | None = None,
+              page_size: int = PAGE_SIZE) -> list[dict]:
+    """All instances matching, a bounded page per request: each page is one AWS call within AIOPS_AWS_TIMEOUT,
+    where a whole 5,000-instance fleet in one answer can take longer than that."""
     kwargs: dict[str, Any] = {}
     if filters:
         kwargs["Filters"] = filters
     if ids:
-        kwargs["InstanceIds"] = ids
+        kwargs["InstanceIds"] = ids  # EC2 refuses MaxResults with InstanceIds; a list of ids is its own bound
+    else:
+        kwargs["PaginationConfig"] = {"PageSize": page_size}
     out: list[dict] = []
     for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
         for reservation in page.get("Reservations", []):

@@ -6,7 +6,7 @@ import json
 from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import Field
 
 from mcp_server import cloudwatch, cost, logs
@@ -124,6 +124,9 @@ def register(mcp: MCPServer) -> None:
                   description="CloudWatch Logs group names starting with {prefix} (JSON list); 'all' for every group")
     async def log_group_names(prefix: str, ctx: Context) -> str:
         s = state_of(ctx)
-        names = await run_aws(s, logs.list_log_groups, s.clients.logs, service="CloudWatch Logs")
+        try:
+            names = await run_aws(s, logs.list_log_groups, s.clients.logs, service="CloudWatch Logs")
+        except ToolError as exc:  # a ResourceError is a failed read the SDK reports in one line, not a crash
+            raise ResourceError(str(exc)) from exc
         wanted = "" if prefix == "all" else prefix
         return json.dumps([n for n in names if n.startswith(wanted)])

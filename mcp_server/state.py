@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,10 +16,12 @@ from mcp_server.errors import describe_aws_error
 from mcp_server.guards import BlastWindow
 from mcp_server.inventory import ResolutionError
 from utils.audit import AuditLog, AuditUnavailable
-from utils.aws import AwsClients, build_clients
+from utils.aws import AwsClients, TimeoutBudget, build_clients
 from utils.config import Settings
+from utils.logs import debug_enabled
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # How long a tool waits for an embedded sandbox that is still seeding.
 SANDBOX_READY_TIMEOUT = 60
@@ -50,10 +53,22 @@ class ServerState:
 
     @property
     def clients(self) -> AwsClients:
+        """The process's AWS clients. Tools read this outside `run_aws`, so a client that cannot be built
+        (an unknown profile, a malformed endpoint) is a ToolError here, not a crash the SDK logs."""
         with self._lock:
-            if self._clients is None:
-                self._clients = build_clients(self.settings)
-            return self._clients
+            try:
+                if self._clients is None:
+                    self._clients = build_clients(self.settings)
+                return self._clients
+            except Exception as exc:
+                raise ToolError(self.describe(exc)) from exc
+
+    def describe(self, exc: BaseException, service: str = "AWS") -> str:
+        message = describe_aws_error(exc, service, endpoint=self.settings.aws_endpoint_url,
+                                     budget=TimeoutBudget.from_settings(self.settings).describe())
+        if debug_enabled():  # the sentence is for people; the traceback for whoever debugs it
+            log.warning("%s", message, exc_info=exc)
+        return message
 
     def sop_store(self):
         with self._lock:
@@ -95,7 +110,7 @@ async def run_aws(state: ServerState, fn: Callable[..., T], *args: Any, service:
     except ValueError as exc:  # our own validation of arguments; domain errors carry their own code
         raise ToolError(f"{getattr(exc, 'code', 'InvalidArgument')}: {exc}") from exc
     except Exception as exc:
-        raise ToolError(describe_aws_error(exc, service)) from exc
+        raise ToolError(state.describe(exc, service)) from exc
 
 
 def caller_of(ctx: Context) -> str:

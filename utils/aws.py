@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from functools import cached_property
 
 from utils.config import Settings
 
-# Short timeouts: an ops tool that hangs on a dead endpoint is worse than one that says so.
+# botocore's standard retry mode makes 3 attempts in all unless AWS_MAX_ATTEMPTS says otherwise.
+DEFAULT_ATTEMPTS = 3
+# Connecting takes milliseconds when the endpoint is up; most of an attempt's budget is for the answer.
 CONNECT_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class TimeoutBudget:
+    """AIOPS_AWS_TIMEOUT split over botocore's attempts, so one call, retries included, ends in time.
+
+    Each attempt may spend `connect + read`; `attempts` of them fit in `total`. (The standard mode's
+    back-off between attempts is 50-100 ms for timeouts and refused connections; throttling back-off,
+    up to a few seconds, follows answers that came quickly.)
+    """
+
+    total: float
+    attempts: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TimeoutBudget:
+        return cls(settings.aws_timeout_seconds, settings.aws_max_attempts or DEFAULT_ATTEMPTS)
+
+    @property
+    def connect(self) -> float:
+        return min(CONNECT_TIMEOUT_SECONDS, self.total / self.attempts / 5)
+
+    @property
+    def read(self) -> float:
+        return self.total / self.attempts - self.connect
+
+    def describe(self) -> str:
+        return f"{self.total:g} s ({self.attempts} attempt{'s' if self.attempts != 1 else ''})"
 
 
 class AwsClients:
@@ -17,7 +46,7 @@ class AwsClients:
 
     def __init__(self, settings: Settings):
         self._session = make_session(settings)
-        self._config = client_config()
+        self._config = client_config(TimeoutBudget.from_settings(settings))
         self.region = settings.region
         self.endpoint_url = settings.aws_endpoint_url
 
@@ -44,20 +73,37 @@ class AwsClients:
 
 def make_session(settings: Settings):
     import boto3  # boto3 import costs ~150 ms; only pay it where AWS is used
+    from botocore.utils import validate_region_name
 
-    return boto3.session.Session(profile_name=settings.aws_profile, region_name=settings.region)
+    validate_region_name(settings.region)  # botocore's own rule, here rather than at each client's first use
+    session = boto3.session.Session(profile_name=settings.aws_profile, region_name=settings.region)
+    session.events.register("before-parse", reject_unparseable)
+    return session
 
 
-def client_config():
+def reject_unparseable(operation_model, response_dict, **_kwargs) -> None:
+    """A 2xx body that is not JSON for a JSON-protocol service is a broken endpoint, not an empty answer.
+
+    botocore reads such a body as `{"message": ...}`, so a proxy's HTML page or random bytes would come
+    back as "no alarms" and the monitor would resolve every open incident. XML services already fail.
+    """
+    from botocore.parsers import ResponseParserError
+
+    protocol = getattr(operation_model.service_model, "resolved_protocol", operation_model.service_model.protocol)
+    body = response_dict.get("body") or b""
+    if protocol == "json" and response_dict.get("status_code", 500) < 300 and body.strip() \
+            and body.lstrip()[:1] not in (b"{", b"["):
+        raise ResponseParserError(f"{operation_model.name}: the answer is not JSON ({len(body)} bytes)")
+
+
+def client_config(budget: TimeoutBudget):
     from botocore.config import Config
 
-    # AWS_MAX_ATTEMPTS is botocore's own variable; honouring it lets tests turn retries off
-    # (moto's 500s would otherwise be retried with back-off).
-    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or 4)
+    # botocore's standard retry mode does the retrying; the budget only sizes each attempt.
     return Config(
-        retries={"mode": "standard", "max_attempts": max(1, attempts)},
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": budget.attempts},
+        connect_timeout=budget.connect,
+        read_timeout=budget.read,
         user_agent_extra="aiops-agent",
     )
 

@@ -10,9 +10,12 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from utils.urls import public_url, redact
 
 DEFAULT_HOME = Path("~/.aiops")
 CONFIG_FILE_NAME = "aiops.toml"
@@ -24,7 +27,10 @@ class ConfigError(Exception):
 
 class Settings(BaseSettings):
     # case_sensitive: otherwise the lowercase alias "home" would match $HOME.
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=True)
+    # env_ignore_empty: `AIOPS_HOME=""` (or any variable set to nothing) means unset, as in resolve_home;
+    # otherwise the audit log would land in the current directory while aiops.toml came from ~/.aiops.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=True,
+                                      env_ignore_empty=True)
 
     aws_profile: str | None = Field(None, validation_alias=AliasChoices("AWS_PROFILE", "aws_profile"))
     aws_region: str | None = Field(
@@ -32,6 +38,14 @@ class Settings(BaseSettings):
     )
     aws_endpoint_url: str | None = Field(
         None, validation_alias=AliasChoices("AWS_ENDPOINT_URL", "aws_endpoint_url")
+    )
+    # The whole of one AWS call, retries included (utils/aws.py splits it into per-attempt timeouts).
+    aws_timeout_seconds: float = Field(
+        30, gt=0, le=3600, validation_alias=AliasChoices("AIOPS_AWS_TIMEOUT", "aws_timeout_seconds")
+    )
+    # botocore's own variable, read here so a bad value is one line at start-up, not a crash in a tool.
+    aws_max_attempts: int | None = Field(
+        None, ge=1, le=20, validation_alias=AliasChoices("AWS_MAX_ATTEMPTS", "aws_max_attempts")
     )
     ollama_host: str = Field(
         "http://localhost:11434", validation_alias=AliasChoices("OLLAMA_HOST", "ollama_host")
@@ -76,6 +90,22 @@ class Settings(BaseSettings):
     auto_remediation: dict[str, Any] = Field(default_factory=dict)
     monitor: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("aws_endpoint_url")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
+            hidden = " (credentials hidden)" if redact(value) != value else ""
+            raise ValueError(f"{public_url(value)!r}{hidden} is not an http(s) URL with a host and a numeric port "
+                             "(e.g. http://localhost:5000)")
+        return value.strip()
+
     @property
     def region(self) -> str:
         return self.aws_region or "us-east-1"
@@ -114,7 +144,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"invalid setting {where}: {first['msg']}") from exc
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {where}: {message}") from exc
     settings.home = settings.home.expanduser()
     return settings
 

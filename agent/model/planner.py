@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from importlib import resources
 from string import Template
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import mcp.types as mcp_types
@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from agent.model.tools import check_call, function_specs
 from agent.planner.types import PlannedCall, PlanningContext
+from utils.urls import public_url
 
 DEFAULT_PORT = 11434
 PROBE_SECONDS = 1.5
@@ -40,8 +41,15 @@ class ModelPlan(BaseModel):
 
 class OllamaPlanner:
     def __init__(self, host: str, model: str, timeout: float):
-        self.host = normalize_host(host)
-        self.where = public_host(self.host)  # for messages: credentials in OLLAMA_HOST stay out of logs
+        # A malformed OLLAMA_HOST is a reason to use the offline planner, said once, never a crash.
+        self.host_error: str | None = None
+        try:
+            self.host = normalize_host(host)
+        except ValueError as exc:
+            self.host = ""
+            self.host_error = (f"OLLAMA_HOST {public_url(host)!r} is not a host[:port] or URL ({exc}); "
+                               f"set it like http://localhost:{DEFAULT_PORT}")
+        self.where = public_url(self.host)  # for messages: credentials in OLLAMA_HOST stay out of logs
         self.model = model
         self.timeout = timeout
         self._chat: Any = None  # ChatOllama, built on first use (its import is slow)
@@ -53,6 +61,8 @@ class OllamaPlanner:
 
     async def probe(self) -> str | None:
         """None when Ollama answers and has the model; else one line for the banner."""
+        if self.host_error:
+            return self.host_error
         seconds = min(PROBE_SECONDS, self.timeout)
         try:
             async with asyncio.timeout(seconds), httpx.AsyncClient(timeout=seconds) as client:
@@ -73,11 +83,15 @@ class OllamaPlanner:
 
     async def plan(self, request: str, tools: list[mcp_types.Tool], context: PlanningContext,
                    steps: Sequence[tuple[PlannedCall, str]] = ()) -> ModelPlan:
+        if self.host_error:
+            return ModelPlan(fallback_reason=self.host_error)
         try:
             return await self._plan(request, tools, context, list(steps))
         except Exception as exc:  # never raises: any failure means the rules planner answers
-            from agent.model.chat import failure_reason
-
+            try:
+                from agent.model.chat import failure_reason
+            except Exception:  # the ollama package reads OLLAMA_HOST at import, with its own parser
+                return ModelPlan(fallback_reason=f"cannot use Ollama at {self.where} ({type(exc).__name__}: {exc})")
             return ModelPlan(fallback_reason=failure_reason(exc, self.where, self.model, self.timeout))
 
     async def _plan(self, request: str, tools: list[mcp_types.Tool], context: PlanningContext,
@@ -204,12 +218,6 @@ def normalize_host(host: str | None) -> str:
         parts = urlsplit(f"http://{host}")
         host = f"http://{host}" if parts.port else f"http://{parts.netloc}:{DEFAULT_PORT}{parts.path}"
     return host
-
-
-def public_host(host: str) -> str:
-    parts = urlsplit(host)
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def model_present(model: str, names: Sequence[str | None]) -> bool:

@@ -200,6 +200,9 @@ class Monitor:
                 log.exception("monitor source %s failed", source.name)
                 cycle.skips.add(f"source {source.name} failed ({type(exc).__name__}: {exc}); it waits a cycle")
                 reading = SourceReading()
+                cycle.report.unread[source.name] = f"{type(exc).__name__}: {exc}"
+            if reading.active is None and source.name not in cycle.report.unread:
+                cycle.report.unread[source.name] = "; ".join(seen.failures) or "it could not be read"
             context.covered |= {key for s in reading.signals for key in s.covers}
             readings[source.name] = reading
         return readings

@@ -52,6 +52,9 @@ class CycleReport(BaseModel):
     notified: list[str] = Field(default_factory=list)  # incident ids this cycle handed to the notifier
     open_incidents: list[Incident] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)  # one line per reason
+    # Sources that could not be read at all this cycle (their reading's `active` is None), and why:
+    # what they watch neither opened nor resolved, so `monitor --once` fails.
+    unread: dict[str, str] = Field(default_factory=dict)
     events: list[MonitorEvent] = Field(default_factory=list)
     sop_searches: int = 0
     sop_cache_hits: int = 0

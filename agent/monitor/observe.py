@@ -31,23 +31,28 @@ class Observation:
     instances: dict[str, Instance]  # every instance by id; env/tags filled in where known
     statuses: list[dict[str, Any]] | None  # None: get_instance_status failed this cycle
     alarms: list[dict[str, Any]] | None  # firing alarms; None: list_alarms failed this cycle
+    failures: list[str] = field(default_factory=list)  # "list_alarms failed (why)", one per failed call
 
 
 async def observe(session: ToolSession, skips: Skips) -> Observation:
     statuses, alarms = await asyncio.gather(
         session.call("get_instance_status", {}), session.call("list_alarms", {"state": "ALARM", "max": MAX_ALARMS}))
-    rows = _rows(statuses, "statuses", skips, "status checks and stop detection wait a cycle")
+    failures: list[str] = []
+    rows = _rows(statuses, "statuses", skips, "status checks and stop detection wait a cycle", failures)
     # get_instance_status carries each instance's tags, so tiering needs no further call.
     instances = {r["instance_id"]: Instance.from_tool(r) if "tags" in r
                  else Instance(r["instance_id"], r.get("name"), r.get("state") or "unknown")
                  for r in rows or []}
-    return Observation(instances, rows, _rows(alarms, "alarms", skips, "alarms neither open nor resolve"))
+    alarm_rows = _rows(alarms, "alarms", skips, "alarms neither open nor resolve", failures)
+    return Observation(instances, rows, alarm_rows, failures)
 
 
-def _rows(outcome: Any, name: str, skips: Skips, consequence: str) -> list[dict[str, Any]] | None:
+def _rows(outcome: Any, name: str, skips: Skips, consequence: str,
+          failures: list[str]) -> list[dict[str, Any]] | None:
     rows = (outcome.data or {}).get(name) if outcome.ok else None
     if not isinstance(rows, list):
-        skips.add(f"{outcome.tool} failed ({outcome.message or outcome.status}); {consequence}")
+        failures.append(f"{outcome.tool} failed ({outcome.message or outcome.status})")
+        skips.add(f"{failures[-1]}; {consequence}")
         return None
     return rows
 

@@ -23,6 +23,9 @@ class PlanningContext(BaseModel):
     instances: list[InventoryItem] = Field(default_factory=list)
     # None: not fetched yet. Only log requests need them, so the caller fetches them on demand.
     log_groups: list[str] | None = None
+    # Why the instances could not be read (None: they were): an empty fleet is then no reason to say
+    # "no instance named ...".
+    inventory_error: str | None = None
 
 
 class PlannedCall(BaseModel):

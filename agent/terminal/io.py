@@ -84,8 +84,9 @@ class Terminal:
         self.console.print(Text(message, style="yellow"))
 
     def error(self, message: str) -> None:
-        # One red line with what to do; never a traceback.
-        self.errors.print(Text(f"✗ {message}", style="bold red"))
+        # One red line with what to do; never a traceback. soft_wrap: a script reading stderr gets one line,
+        # not the message folded at 80 columns.
+        self.errors.print(Text(f"✗ {message}", style="bold red"), soft_wrap=True)
 
     def show_reply(self, reply: Any) -> None:
         plan = reply.plan

@@ -19,6 +19,7 @@ from agent.terminal.commands import CommandContext
 from agent.terminal.io import Terminal
 from agent.terminal.monitor_panel import MonitorControls
 from utils.config import Settings
+from utils.urls import public_url
 
 HISTORY_FILE = "repl_history"
 
@@ -69,11 +70,12 @@ class Repl:
         from rich.markup import escape
 
         s = self.settings
+        endpoint = escape(public_url(s.aws_endpoint_url))  # credentials in the URL never reach the screen
         if s.sandbox:
-            target = f"[bold magenta]SANDBOX[/bold magenta] (AWS emulator on {s.aws_endpoint_url}; nothing reaches real AWS)"
+            target = f"[bold magenta]SANDBOX[/bold magenta] (AWS emulator on {endpoint}; nothing reaches real AWS)"
         else:
             target = f"AWS region {s.region}" + (f", profile {s.aws_profile}" if s.aws_profile else "") + (
-                f", endpoint {s.aws_endpoint_url}" if s.aws_endpoint_url else "")
+                f", endpoint {endpoint}" if s.aws_endpoint_url else "")
         lines = [f"  target   {target}", f"  planner  {self.rt.planner_note}"]
         if s.read_only:
             lines.append("  mode     [yellow]read-only[/yellow]: every mutating action is refused")

@@ -64,3 +64,11 @@ def test_the_panel_warns_about_a_notifier_error(tmp_path):
     warned, plain = out.getvalue().splitlines()
     assert "\x1b[33m" in warned and "Slack webhook: returned 404 no_service" in warned  # yellow: a warning
     assert "\x1b[33m" not in plain
+
+
+@pytest.mark.parametrize("sandbox", [False, True])
+def test_credentials_in_the_endpoint_never_reach_the_banner(tmp_path, sandbox):
+    settings = Settings(home=tmp_path, aws_endpoint_url="http://AKIAKEY:secr+et@127.0.0.1:4566/", sandbox=sandbox)
+    (target,) = [line for line in repl_for(settings).status_lines() if line.lstrip().startswith("target")]
+    assert "http://127.0.0.1:4566/" in target
+    assert "AKIAKEY" not in target and "secr+et" not in target
