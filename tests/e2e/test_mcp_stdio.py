@@ -66,3 +66,46 @@ async def test_sandbox_server_serves_its_own_emulator(tmp_path):
     async with Client(server({"AIOPS_HOME": str(tmp_path)}, "--sandbox")) as client:
         result = await client.call_tool("list_instances", {})
     assert result.structured_content["count"] == 10
+
+
+async def test_stdio_a_sealed_consent_is_good_for_one_call(estate, aws_env, ec2):
+    async def never_asked(_ctx, _params):
+        raise AssertionError("the replay must not be answered by asking again")
+
+    async with Client(server(aws_env.env), elicitation_callback=never_asked) as client:
+        await client.list_tools()
+        asked = await client.session.call_tool("stop_instances", {"instances": ["api-1"]}, allow_input_required=True)
+        yes = {key: mcp_types.ElicitResult(action="accept", content={"confirm": True}) for key in asked.input_requests}
+        first = await client.session.call_tool("stop_instances", {"instances": ["api-1"]}, input_responses=yes,
+                                               request_state=asked.request_state, allow_input_required=True)
+        ec2.start_instances(InstanceIds=[estate["api-1"]])
+        replay = await client.session.call_tool("stop_instances", {"instances": ["api-1"]}, input_responses=yes,
+                                                request_state=asked.request_state, allow_input_required=True)
+    assert first.structured_content["status"] == "ok"
+    assert replay.structured_content["status"] == "refused" and "already used" in replay.structured_content["message"]
+    assert state_of(ec2, estate["api-1"]) in {"pending", "running"}
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_stdio_guards_again_after_the_answer_and_a_late_yes_is_no(estate, aws_env, ec2, mode):
+    import asyncio
+
+    async def protect_then_accept(_ctx, _params):
+        ec2.create_tags(Resources=[estate["api-1"]], Tags=[{"Key": "aiops:protected", "Value": "true"}])
+        return mcp_types.ElicitResult(action="accept", content={"confirm": True})
+
+    async def slow_yes(_ctx, _params):
+        await asyncio.sleep(2.5)
+        return mcp_types.ElicitResult(action="accept", content={"confirm": True})
+
+    async with Client(server(aws_env.env), elicitation_callback=protect_then_accept, mode=mode) as client:
+        protected = await client.call_tool("stop_instances", {"instances": ["api-1"]})
+    env = {**aws_env.env, "AIOPS_CONFIRM_TIMEOUT": "1"}
+    async with Client(server(env), elicitation_callback=slow_yes, mode=mode) as client:
+        late = await client.call_tool("reboot_instances", {"instances": ["worker-1"]})
+    assert protected.structured_content["status"] == "refused"
+    assert late.structured_content["status"] == "unconfirmed"
+    assert state_of(ec2, estate["api-1"]) == "running"
+    from utils.audit import AuditLog
+
+    assert [r.decision for r in reversed(AuditLog(aws_env.home).recent(10))] == ["refused", "unconfirmed"]
