@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     incidents.add_argument("--json", action="store_true")
     incidents.add_argument("--limit", type=int, default=20)
 
+    history = sub.add_parser("history", parents=[shared], help="the audit log: who, what, decision, outcome")
+    history.add_argument("--json", action="store_true")
+    history.add_argument("--limit", type=int, default=20)
+
     sub.add_parser("mcp", parents=[shared], help="serve the MCP tools on stdio for any MCP client")
     return parser
 

@@ -71,6 +71,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from agent.monitor_command import run_monitor
 
         return run_monitor(args, settings)
+    if command == "history":
+        from agent.history_command import show_history
+
+        return show_history(args, settings)
     if command == "incidents":
         from agent.monitor_command import show_incidents
 

@@ -113,13 +113,9 @@ async def _history(ctx: CommandContext, rest: str) -> None:
     if not entries:
         ctx.terminal.info("no actions recorded yet")
         return
-    table = Table(header_style="bold", show_edge=False)
-    for column in ("When (UTC)", "Tool", "Targets", "Decision", "Outcome"):
-        table.add_column(column, overflow="fold")
-    for e in reversed(entries):
-        names = ", ".join(t.get("name") or t["instance_id"] for t in e.targets) or "-"
-        table.add_row(e.ts.replace("T", " ")[:19], e.tool, names, e.decision, e.outcome[:70])
-    ctx.terminal.print(table)
+    from agent.terminal.render import history_table
+
+    ctx.terminal.print(history_table(list(reversed(entries))))
 
 
 @command("sop add", "sop add PATH...")

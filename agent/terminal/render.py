@@ -12,6 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 STATE_STYLE = {
+    "allowed": "green", "declined": "yellow", "refused": "red", "unconfirmed": "yellow", "error": "red",
+    "attempted": "dim",
     "running": "green", "stopped": "red", "stopping": "yellow", "pending": "yellow",
     "shutting-down": "magenta", "terminated": "dim", "ALARM": "bold red", "OK": "green",
     "INSUFFICIENT_DATA": "yellow", "ok": "green", "impaired": "bold red",
@@ -156,6 +158,18 @@ def sops_view(data: dict) -> RenderableType:
     for n, r in enumerate(results, 1):
         table.add_row(str(n), f"{r['title']}\n[dim]{escape(str(r['source']))}[/dim]", f"{r['score']:.2f}",
                       escape(r.get("excerpt", "")[:160]))
+    return table
+
+
+def history_table(entries: list[Any]) -> RenderableType:
+    """Audit rows, oldest first: who asked for what, what was decided, and what happened, uncut."""
+    table = Table(header_style="bold", show_edge=False)
+    for column in ("When (UTC)", "Who", "Tool", "Targets", "Decision", "Outcome"):
+        table.add_column(column, overflow="fold", no_wrap=column == "When (UTC)")
+    for e in entries:
+        names = ", ".join(t.get("name") or t.get("instance_id") or "?" for t in e.targets) or "-"
+        table.add_row(e.ts.replace("T", " ")[:19], escape(e.caller), e.tool, escape(names),
+                      styled(e.decision), escape(e.outcome))
     return table
 
 

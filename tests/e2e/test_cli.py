@@ -110,3 +110,19 @@ def test_broken_config_file_is_one_line(aws_env):
     done = run(aws_env, "plan", "list instances", "--json")
     assert done.returncode == 2
     assert "aiops.toml is not valid TOML" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_history_shows_who_what_decision_and_outcome(estate, aws_env, ec2):
+    assert run(aws_env, "history", "--json").stdout.strip() == "[]"
+    assert run(aws_env, "ask", "stop api-2", "--yes").returncode == 0
+    assert run(aws_env, "ask", "terminate db-primary", "--yes").returncode == 1
+    rows = json.loads(run(aws_env, "history", "--json").stdout)
+    assert [(r["tool"], r["decision"]) for r in rows] == [("stop_instances", "allowed"),
+                                                           ("terminate_instances", "refused")]
+    assert all(set(r) == {"time", "caller", "tool", "targets", "decision", "outcome"} for r in rows)
+    assert rows[0]["caller"].startswith("aiops-ask") and rows[0]["targets"][0]["name"] == "api-2"
+    assert "aiops:protected=true" in rows[1]["outcome"]
+    text = run(aws_env, "history", extra_env={"COLUMNS": "200"}).stdout
+    assert "Who" in text and "aiops:protected=true); terminate refused" in text  # the outcome, uncut
+    bad = run(aws_env, "history", "--limit", "0")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

@@ -1,0 +1,48 @@
+"""`history`: the audit log of mutating calls, for people and for scripts (`--json`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from utils.audit import AUDIT_DB_NAME, AuditEntry, AuditLog, AuditUnavailable
+from utils.config import Settings
+
+MAX_LIMIT = 10_000
+
+
+def show_history(args: argparse.Namespace, settings: Settings) -> int:
+    if not 1 <= args.limit <= MAX_LIMIT:
+        sys.stderr.write(f"error: --limit must be between 1 and {MAX_LIMIT}\n")
+        return 2
+    if not (settings.home / AUDIT_DB_NAME).exists():
+        entries: list[AuditEntry] = []  # nothing was ever attempted here; do not create the file
+    else:
+        try:
+            audit = AuditLog(settings.home)
+        except AuditUnavailable as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 1
+        try:
+            entries = list(reversed(audit.recent(args.limit)))
+        finally:
+            audit.close()
+    if args.json:
+        sys.stdout.write(json.dumps([history_row(e) for e in entries], ensure_ascii=False) + "\n")
+        return 0
+    if not entries:
+        print("no actions recorded yet")
+        return 0
+    from agent.terminal.io import Terminal
+    from agent.terminal.render import history_table
+
+    Terminal(history_file=None).print(history_table(entries))
+    return 0
+
+
+def history_row(entry: AuditEntry) -> dict[str, Any]:
+    """The documented `history --json` row: time, caller, tool, targets, decision, outcome."""
+    return {"time": entry.ts, "caller": entry.caller, "tool": entry.tool, "targets": entry.targets,
+            "decision": entry.decision, "outcome": entry.outcome}
