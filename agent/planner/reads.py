@@ -9,7 +9,7 @@ from agent.planner import readargs, timeranges
 from agent.planner.inventory_index import InventoryIndex
 from agent.planner.list_filters import list_filters
 from agent.planner.request import Request
-from agent.planner.targets import missing_targets, resolve, sample_names
+from agent.planner.targets import missing_targets, resolve
 from agent.planner.types import Clarification, PlannedCall
 
 _HELP_SHORT = ("Try e.g. 'list running instances', 'status of <name>', 'CPU of <name> over the last hour', "
@@ -63,8 +63,8 @@ def _no_topic(req: Request) -> PlannedCall | Clarification:
         return _list(req)  # "the stopped staging servers": a filter with no verb reads as a listing
     if req.analysis.has("dryrun"):
         return Clarification(message="A dry run of what? Say the action, e.g. 'dry run stop <name>'.")
-    return Clarification(message="I did not understand the request. " + _HELP_SHORT,
-                         candidates=sample_names(req.index, None, 5))
+    # What it can do, not a list of instances the request never mentioned.
+    return Clarification(message="I did not understand the request. " + _HELP_SHORT)
 
 
 def plan_sops(req: Request) -> PlannedCall:

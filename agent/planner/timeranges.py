@@ -108,7 +108,9 @@ _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _RELATIVE: list[tuple[str, str]] = [
     ("last_month", r"(?:last|previous|past|prior) month|지난 ?달|저번 ?달|전월|전달|지난 ?월"),
     ("this_month", r"this month|current month|month[ -]to[ -]date|\bmtd\b|so far this month|이번 ?달|당월|금월"),
-    ("last_week", r"(?:last|previous|past|prior) week|지난 ?주|저번 ?주|전주"),
+    # "past week" is the last 7 days; "last week" the previous calendar week (Monday to Sunday).
+    ("past_week", r"\b(?:past|the last) (?:seven days|7 days|week)\b|최근 ?(?:일주일|한 ?주)|지난 ?일주일"),
+    ("last_week", r"(?:last|previous|prior) week|지난 ?주|저번 ?주|전주"),
     ("this_week", r"this week|current week|week[ -]to[ -]date|이번 ?주|금주"),
     ("yesterday", r"yesterday|어제"), ("today", r"\btoday\b|오늘"),
     ("last_year", r"(?:last|previous|past|prior) year|작년|지난 ?해|전년"),
@@ -161,6 +163,7 @@ def _relative(name: str, today: date) -> CostPeriod:
     spans = {
         "last_month": (_month_start(today, 1), _month_start(today), False),
         "this_month": (_month_start(today), tomorrow, False),
+        "past_week": (tomorrow - timedelta(days=7), tomorrow, True),
         "last_week": (monday - timedelta(days=7), monday, True),
         "this_week": (monday, tomorrow, True),
         "yesterday": (today - timedelta(days=1), today, True),

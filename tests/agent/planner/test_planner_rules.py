@@ -227,3 +227,17 @@ def test_median_latency_on_1000_instances():
         plan_offline(text, ctx, TODAY)
         timings.append(time.perf_counter() - start)
     assert statistics.median(timings) < 0.005
+
+
+def test_past_week_is_the_last_seven_days_and_last_week_the_calendar_week():
+    context = sandbox_fleet()
+    past = plan_offline("cost for the past week", context, date(2026, 12, 1))
+    calendar = plan_offline("cost last week", context, date(2026, 12, 1))  # a Tuesday
+    assert (past.arguments["start"], past.arguments["end"]) == ("2026-11-25", "2026-12-02")
+    assert (calendar.arguments["start"], calendar.arguments["end"]) == ("2026-11-23", "2026-11-30")
+
+
+def test_gibberish_gets_what_i_can_do_not_instance_names():
+    answer = plan_offline("asdfgh", sandbox_fleet(), date(2026, 12, 1))
+    assert isinstance(answer, Clarification) and answer.candidates == []
+    assert "list running instances" in answer.message
