@@ -75,10 +75,11 @@ def _report(reply: Reply, as_json: bool) -> int:
     status = EXIT_FOR_STATUS.get(reply.status, 1)
     if as_json:
         sys.stdout.write(json.dumps(reply.as_json(), ensure_ascii=False, default=str) + "\n")
-    else:
+    elif status == 0 or reply.status == "error":  # show_reply prints an error as its one stderr line
         from agent.terminal.io import Terminal
 
         Terminal(history_file=None).show_reply(reply)
-    if status != 0 and (as_json or reply.status != "error"):  # show_reply already printed an error line
+    if status != 0 and (as_json or reply.status != "error"):
+        # Declined, refused, unconfirmed: said once, on stderr, with every reason that applies.
         sys.stderr.write(f"{reply.status}: {reply.message or 'failed'}\n")
     return status

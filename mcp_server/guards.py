@@ -62,24 +62,26 @@ def check_guards(
     gone = [t for t in targets if t.state in {"terminated", "shutting-down"}]
     if gone:
         return _refuse(action, "invalid", f"{_label(gone[0])} is already {gone[0].state}", targets)
+    # Every reason that applies, said once: a person fixing one should not meet the next on retry.
+    reasons: list[tuple[str, str]] = []
     if action in DESTRUCTIVE_ACTIONS:
         protected = _protected_reason(ec2, action, targets, max_targets)
         if protected:
-            return _refuse(action, "protected", protected, targets)
+            reasons.append(("protected", protected))
     if len(targets) > max_targets:
-        return _refuse(
-            action, "blast_radius",
-            f"blast radius: {len(targets)} instances in one {action} is more than the limit of "
-            f"{max_targets} (AIOPS_MAX_TARGETS); act on fewer at a time",
-            targets,
-        )
+        reasons.append(("blast_radius", f"blast radius: {len(targets)} instances in one {action} is more than the "
+                                        f"limit of {max_targets} (AIOPS_MAX_TARGETS); act on fewer at a time"))
+    if reasons:
+        return _refuse(action, reasons[0][0], "; ".join(reason for _, reason in reasons), targets)
     return verdict
 
 
 def _protected_reason(ec2, action: str, targets: list[InstanceSummary], max_targets: int) -> str | None:
     tagged = [t for t in targets if t.protected]
     if tagged:
-        return f"{_label(tagged[0])} is protected (tag aiops:protected=true); {action} refused"
+        names = ", ".join(_label(t) for t in tagged[:5]) + (f" and {len(tagged) - 5} more" if len(tagged) > 5 else "")
+        verb = "is" if len(tagged) == 1 else "are"
+        return f"{names} {verb} protected (tag aiops:protected=true); {action} refused"
     if len(targets) > max_targets:
         return None  # blast radius refuses anyway; spare the per-instance attribute calls
     for target in targets:

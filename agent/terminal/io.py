@@ -98,7 +98,9 @@ class Terminal:
             self.console.print(reply.message)
         elif reply.status == "planned" and plan.call is not None:
             self.console.print(Text(f"would call {plan.call.tool} {plan.call.arguments}", style="cyan"))
-        elif reply.outcome is not None and reply.outcome.data and reply.status in {"declined", "refused"}:
+        elif reply.status == "declined":
+            pass  # the person's own No was echoed under the question; saying it again adds nothing
+        elif reply.outcome is not None and reply.outcome.data and reply.status in {"refused", "unconfirmed"}:
             self.console.print(render_result(reply.outcome.tool, reply.outcome.data))
         else:
             self.error(reply.message or "the request failed")

@@ -18,7 +18,8 @@ STATE_STYLE = {
     "shutting-down": "magenta", "terminated": "dim", "ALARM": "bold red", "OK": "green",
     "INSUFFICIENT_DATA": "yellow", "ok": "green", "impaired": "bold red",
 }
-STATUS_STYLE = {"ok": "green", "dry_run": "cyan", "declined": "yellow", "refused": "red", "error": "red"}
+STATUS_STYLE = {"ok": "green", "dry_run": "cyan", "declined": "yellow", "refused": "red", "unconfirmed": "yellow",
+                "error": "red"}
 SPARK = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 30
 
@@ -138,14 +139,16 @@ def logs_view(data: dict) -> RenderableType:
 
 def action_view(data: dict) -> RenderableType:
     status = data.get("status", "error")
+    head = Text(f"{status}: {data.get('message', '')}", style=STATUS_STYLE.get(status, ""))
+    if status not in {"ok", "dry_run"} or not data.get("targets"):
+        return head  # nothing changed: one line with every reason, not a table of unchanged rows
     table = Table(show_header=True, header_style="bold", show_edge=False)
     for column in ("Name", "ID", "Before", "After"):
         table.add_column(column)
     for t in data.get("targets", []):
         table.add_row(t.get("name") or "-", t["instance_id"], styled(t.get("previous_state")),
                       styled(t.get("current_state")))
-    head = Text(f"{status}: {data.get('message', '')}", style=STATUS_STYLE.get(status, ""))
-    return Group(head, table) if data.get("targets") else head
+    return Group(head, table)
 
 
 def sops_view(data: dict) -> RenderableType:

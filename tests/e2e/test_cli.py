@@ -126,3 +126,11 @@ def test_history_shows_who_what_decision_and_outcome(estate, aws_env, ec2):
     assert "Who" in text and "aiops:protected=true); terminate refused" in text  # the outcome, uncut
     bad = run(aws_env, "history", "--limit", "0")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_refusal_is_said_once_with_every_reason(estate, aws_env, ec2):
+    done = run(aws_env, "ask", "stop all running instances", "--yes")
+    assert done.returncode == 1 and done.stdout.strip() == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert "db-primary" in line and "protected" in line and "more than the limit of 5" in line
+    assert state_of(ec2, estate["web-server"]) == "running"
