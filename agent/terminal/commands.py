@@ -141,6 +141,67 @@ async def _sop_search(ctx: CommandContext, rest: str) -> None:
     await ctx.run_tool("search_sops", {"query": rest, "k": 5})
 
 
+@command("sop list")
+async def _sop_list(ctx: CommandContext, _rest: str) -> None:
+    """The SOPs in the knowledge base: id, title, the alarms each covers, its file."""
+    documents = await _with_store(ctx, "reading the SOP store…", lambda store: store.list_documents())
+    if documents is None:
+        return
+    table = Table(header_style="bold", show_edge=False)
+    for column in ("ID", "Title", "Alarms", "Source"):
+        table.add_column(column, overflow="fold", no_wrap=column == "ID")
+    for d in documents:
+        table.add_row(d.id, d.title, ", ".join(d.alarms[:3]) or "-", d.source)
+    ctx.terminal.print(table)
+    ctx.terminal.info(f"{len(documents)} SOP(s); `sop show ID` shows one")
+
+
+@command("sop show", "sop show ID")
+async def _sop_show(ctx: CommandContext, rest: str) -> None:
+    """Show one SOP in full, as markdown (by id from `sop list`, or by path)."""
+    from pathlib import Path
+
+    from rich.markdown import Markdown
+
+    wanted = rest.strip()
+    if not wanted:
+        ctx.terminal.error("which SOP? sop show ID (see `sop list`)")
+        return
+    documents = await _with_store(ctx, "reading the SOP store…", lambda store: store.list_documents())
+    if documents is None:
+        return
+    match = next((d for d in documents if wanted in {d.id, d.source}), None)
+    if match is None:
+        ctx.terminal.error(f"no SOP with id or path {wanted!r} (see `sop list`)")
+        return
+    try:
+        text = await asyncio.to_thread(Path(match.source).read_text, encoding="utf-8")
+    except OSError as exc:
+        ctx.terminal.error(f"cannot read {match.source}: {exc.strerror or exc}")
+        return
+    ctx.terminal.print(Markdown(text))
+
+
+@command("sop")
+async def _sop(ctx: CommandContext, _rest: str) -> None:
+    """SOP commands: sop list, sop show ID, sop search TEXT, sop add PATH..."""
+    for name in ("sop list", "sop show", "sop search", "sop add"):
+        cmd = REGISTRY[name]
+        ctx.terminal.print(f"  [bold]{cmd.usage}[/bold]  {cmd.help}")
+
+
+async def _with_store(ctx: CommandContext, waiting: str, read):
+    """Run `read(store)` on the store the server searches; one red line if it fails."""
+    from sop.store import SopStore
+
+    with ctx.terminal.spinner(waiting):
+        try:
+            return await asyncio.to_thread(lambda: read(SopStore.shared(ctx.settings.home)))
+        except Exception as exc:
+            ctx.terminal.error(str(exc))
+            return None
+
+
 @command("queue")
 async def _queue(ctx: CommandContext, _rest: str) -> None:
     """Proposals waiting for approval."""

@@ -135,3 +135,23 @@ def test_auto_on_with_a_damaged_incident_store_says_so_and_does_not_start(aws_en
     say(child, "auto off")
     child.expect("the monitor is off")
     assert leave(child) == 0
+
+
+def test_sop_list_and_show_read_the_store_not_search_it(aws_env):
+    child = spawn(aws_env.env, "--planner", "rules")
+    say(child, "sop list")
+    child.expect(r"EC2 system status check failed")
+    child.expect(r"(\d+) SOP\(s\)")
+    assert int(child.match.group(1)) >= 15
+    child.expect_exact(PROMPT)
+    say(child, "sop show /definitely/not/a/sop.md")
+    child.expect("no SOP with id or path")
+    child.expect_exact(PROMPT)
+    library = REPO / "sop" / "library" / "ec2-disk-full.md"
+    say(child, f"sop show {library}")
+    child.expect("Recovery")
+    child.expect_exact(PROMPT)
+    say(child, "sop")
+    child.expect("sop show ID")
+    child.expect_exact(PROMPT)
+    assert leave(child) == 0
