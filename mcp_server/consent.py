@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +31,6 @@ from mcp_types import CallToolResult, TextContent
 from mcp_types.methods import is_input_required
 
 from mcp_server.state import ServerState, caller_of_session
-from utils.audit import AuditUnavailable
 
 # Audit `decision` for each ActionResult status.
 DECISIONS = {"ok": "allowed", "dry_run": "dry-run", "declined": "declined", "refused": "refused",
@@ -41,7 +41,8 @@ class ConsentLedger:
     def __init__(self, mutating: frozenset[str], lifetime_seconds: float) -> None:
         self.mutating = mutating
         self.lifetime = lifetime_seconds
-        self._open_rounds: dict[str, tuple[float, int | None]] = {}  # sealed round -> (issued at, audit row)
+        # sealed round -> (issued at, audit row, digest of the arguments it was asked about)
+        self._open_rounds: dict[str, tuple[float, int | None, str]] = {}
         self._used_rounds: dict[str, float] = {}  # sealed rounds that already ended a call
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -52,25 +53,34 @@ class ConsentLedger:
         state: ServerState = ctx.lifespan_context
         self._forget_expired()
         token = params.get("requestState")
-        round_key = hashlib.sha256(token.encode()).hexdigest() if isinstance(token, str) else None
-        if round_key is not None and round_key in self._used_rounds:
-            row = _begin(state, ctx, tool, params)
-            message = ("this confirmation was already used: a consent is good for one call; ask again "
-                       "to act again; nothing was done")
-            _finish(state, row, "refused", message)
-            return _refusal(tool, "refused", message)
+        round_key = _digest(token) if isinstance(token, str) else None
         opened = self._open_rounds.pop(round_key, None) if round_key else None
+        if round_key is not None and round_key in self._used_rounds:
+            return self._refuse(state, ctx, tool, params, "this confirmation was already used: a consent is good "
+                                                          "for one call; ask again to act again; nothing was done")
+        if round_key is not None:
+            # Spent before the call runs, not after: copies sent at once must not all get through.
+            self._used_rounds[round_key] = time.monotonic()
+        if opened is not None and opened[2] != _digest(_canonical(params.get("arguments"))):
+            _finish(state, opened[1], "refused", "its confirmation came back with other arguments; nothing was done")
+            return self._refuse(state, ctx, tool, params, "this confirmation was given for other arguments; "
+                                                          "nothing was done")
         row = opened[1] if opened else _begin(state, ctx, tool, params)
+        if row is None and state.audit is not None:
+            return _refusal(tool, "refused", "the attempt could not be recorded in the audit log; nothing was done")
         try:
             result = await call_next(ctx)
         except MCPError as exc:
-            if round_key is not None and "expired" in str(exc).lower():
-                message = (f"the confirmation expired (no answer within {self.lifetime:g}s, "
-                           "AIOPS_CONFIRM_TIMEOUT): treated as No; nothing was done")
-                _finish(state, row, "unconfirmed", message)
-                return _refusal(tool, "unconfirmed", message)
-            _finish(state, row, "error", str(exc))
-            raise
+            if round_key is None:
+                _finish(state, row, "error", str(exc))
+                raise
+            late = opened is not None and time.monotonic() - opened[0] >= self.lifetime
+            message = (f"the confirmation expired (no answer within {self.lifetime:g}s, AIOPS_CONFIRM_TIMEOUT): "
+                       "treated as No; nothing was done" if late else
+                       "the confirmation is not valid for this call (not issued here, or altered); nothing was done")
+            status = "unconfirmed" if late else "refused"
+            _finish(state, row, status, message)
+            return _refusal(tool, status, message)
         except BaseException as exc:  # the client went away mid-question, or the server is stopping
             _finish(state, row, "unconfirmed", f"the call ended before an answer ({type(exc).__name__}); "
                                                "nothing was done")
@@ -78,19 +88,32 @@ class ConsentLedger:
         if is_input_required(result):
             sealed = _field(result, "requestState", "request_state")
             if isinstance(sealed, str):
-                self._open_rounds[hashlib.sha256(sealed.encode()).hexdigest()] = (time.monotonic(), row)
+                self._open_rounds[_digest(sealed)] = (time.monotonic(), row,
+                                                      _digest(_canonical(params.get("arguments"))))
             return result
-        if round_key is not None:
-            self._used_rounds[round_key] = time.monotonic()
         _finish(state, row, *_ending(result))
         return result
 
+    def _refuse(self, state: ServerState, ctx: ServerRequestContext[Any, Any], tool: str,
+                params: Mapping[str, Any], message: str) -> CallToolResult:
+        """A refusal by the ledger itself: on record as its own attempt."""
+        _finish(state, _begin(state, ctx, tool, params), "refused", message)
+        return _refusal(tool, "refused", message)
+
     def _forget_expired(self) -> None:
         """A sealed round cannot be replayed past its lifetime (the SDK rejects it), so memory stays small."""
-        horizon = time.monotonic() - self.lifetime - 60
+        horizon = time.monotonic() - 2 * self.lifetime - 60
         for table in (self._open_rounds, self._used_rounds):
             for key in [k for k, v in table.items() if (v[0] if isinstance(v, tuple) else v) < horizon]:
                 del table[key]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _canonical(arguments: Any) -> str:
+    return json.dumps(arguments, sort_keys=True, ensure_ascii=True, default=repr)
 
 
 def _begin(state: ServerState, ctx: ServerRequestContext[Any, Any], tool: str, params: Mapping[str, Any]) -> int | None:
@@ -103,7 +126,7 @@ def _begin(state: ServerState, ctx: ServerRequestContext[Any, Any], tool: str, p
     try:
         state.audit.expire_attempts(state.settings.confirm_timeout_seconds + 60)
         return state.audit.begin(tool, _bounded(arguments), caller_of_session(ctx.session), targets)
-    except AuditUnavailable:
+    except Exception:  # fail closed: the caller refuses an attempt it could not record
         return None
 
 
@@ -111,7 +134,7 @@ def _finish(state: ServerState, row: int | None, decision: str, outcome: str,
             targets: list[dict[str, Any]] | None = None) -> None:
     if row is None or state.audit is None:
         return
-    with contextlib.suppress(AuditUnavailable):  # the attempt row stands; it ends as unconfirmed at the deadline
+    with contextlib.suppress(Exception):  # the attempt row stands; it ends as unconfirmed at the deadline
         state.audit.finish(row, decision, outcome, targets)
 
 
@@ -145,6 +168,15 @@ def _bounded(arguments: Any) -> dict[str, Any]:
     """Arguments as recorded: a 20 MB "name" is an attempt worth recording, not worth storing whole."""
     if not isinstance(arguments, dict):
         return {"_raw": repr(arguments)[:500]}
-    return {str(k)[:64]: (v[:300] if isinstance(v, str) else v if not isinstance(v, list)
-                          else [x[:300] if isinstance(x, str) else x for x in v[:50]])
-            for k, v in list(arguments.items())[:20]}
+    # The arguments that matter first, so twenty junk keys cannot push them out of the record.
+    keys = [k for k in ("instances", "dry_run") if k in arguments] + [k for k in arguments
+                                                                       if k not in {"instances", "dry_run"}]
+    return {str(k)[:64]: _short(arguments[k]) for k in keys[:20]}
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str):
+        return value[:300]
+    if isinstance(value, list):
+        return [x[:300] if isinstance(x, str) else x for x in value[:50]]
+    return value

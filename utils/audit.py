@@ -69,12 +69,12 @@ class AuditLog:
     ) -> int:
         row = (
             datetime.now(UTC).isoformat(timespec="seconds"),
-            tool,
-            json.dumps(targets, ensure_ascii=False),
-            json.dumps(arguments, ensure_ascii=False, default=str),
+            _text(tool),
+            _json(targets),
+            _json(arguments),
             decision,
-            outcome[:2000],
-            caller[:200],
+            _text(outcome[:2000]),
+            _text(caller[:200]),
         )
         try:
             with self._lock:
@@ -95,10 +95,10 @@ class AuditLog:
 
     def finish(self, row_id: int, decision: str, outcome: str, targets: list[dict[str, Any]] | None = None) -> None:
         """Give an attempt its ending: allowed | declined | refused | unconfirmed | dry-run | error."""
-        sets, values = ["decision = ?", "outcome = ?"], [decision, outcome[:2000]]
+        sets, values = ["decision = ?", "outcome = ?"], [decision, _text(outcome[:2000])]
         if targets:
             sets.append("targets = ?")
-            values.append(json.dumps(targets, ensure_ascii=False))
+            values.append(_json(targets))
         try:
             with self._lock:
                 self._db.execute(f"UPDATE audit SET {', '.join(sets)} WHERE id = ?", (*values, row_id))
@@ -135,3 +135,12 @@ class AuditLog:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _text(value: str) -> str:
+    """Text SQLite can store: a lone surrogate from a hostile client must not lose the row."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _json(value: Any) -> str:
+    return _text(json.dumps(value, ensure_ascii=False, default=str))

@@ -179,3 +179,51 @@ async def test_dry_runs_and_starts_do_not_use_up_the_window(estate, ec2, aws_env
         await c.call_tool("start_instances", {"instances": ["worker-2", "dev-box-2"]})
         done = await c.call_tool("reboot_instances", {"instances": ["api-1", "api-2"]})
     assert done.structured_content["status"] == "ok"
+
+
+async def _asked_and_yes(c, arguments):
+    asked = await c.session.call_tool("reboot_instances", arguments, allow_input_required=True)
+    yes = {key: mcp_types.ElicitResult(action="accept", content={"confirm": True}) for key in asked.input_requests}
+    return asked, yes
+
+
+async def never_asked(_ctx, _params):
+    raise AssertionError("rounds are driven by hand")
+
+
+async def test_copies_of_one_consent_sent_at_once_act_once(estate, ec2, aws_env):
+    async with client(never_asked, "auto") as c:
+        await c.list_tools()
+        arguments = {"instances": ["worker-1"]}
+        asked, yes = await _asked_and_yes(c, arguments)
+        results = await asyncio.gather(*(
+            c.session.call_tool("reboot_instances", arguments, input_responses=yes, request_state=asked.request_state,
+                                allow_input_required=True) for _ in range(4)))
+    assert sorted(r.structured_content["status"] for r in results) == ["ok", "refused", "refused", "refused"]
+    assert sorted(r.decision for r in audit_rows(aws_env.home)) == ["allowed", "refused", "refused", "refused"]
+
+
+async def test_a_consent_presented_with_other_arguments_is_refused_and_spent(estate, ec2, aws_env):
+    async with client(never_asked, "auto") as c:
+        await c.list_tools()
+        asked, yes = await _asked_and_yes(c, {"instances": ["dev-box-1"]})
+        other = await c.session.call_tool("reboot_instances", {"instances": ["cache-1"]}, input_responses=yes,
+                                          request_state=asked.request_state, allow_input_required=True)
+        original = await c.session.call_tool("reboot_instances", {"instances": ["dev-box-1"]}, input_responses=yes,
+                                             request_state=asked.request_state, allow_input_required=True)
+    assert other.structured_content["status"] == "refused"
+    assert original.structured_content["status"] == "refused"  # spent: ask again to act
+    rows = audit_rows(aws_env.home)
+    assert [r.decision for r in rows] == ["refused", "refused", "refused"]
+    assert rows[1].arguments["instances"] == ["cache-1"]  # the rebound attempt is on record as itself
+
+
+async def test_hostile_text_never_loses_the_audit_row(estate, ec2, aws_env):
+    async with client(answering({"confirm": True}), "auto") as c:
+        surrogate = await c.call_tool("stop_instances", {"instances": ["api-1\ud800"]})
+        padded = await c.call_tool("stop_instances", {**{f"junk{i}": i for i in range(30)}, "instances": ["api-1"]})
+    assert surrogate.is_error
+    assert padded.structured_content["status"] == "ok"  # junk is ignored; the person said yes to api-1
+    rows = audit_rows(aws_env.home)
+    assert [r.decision for r in rows][0] in {"refused", "error"} and rows[1].decision == "allowed"
+    assert rows[1].arguments["instances"] == ["api-1"]  # twenty junk keys cannot push it out of the record
