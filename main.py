@@ -17,6 +17,17 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _limit(text: str) -> int:
+    """--limit: a whole number of rows, 1 to 10,000 (one argparse line for both commands that take it)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"--limit must be a whole number between 1 and 10000, got {text!r}")
+    return value
+
+
 def _global_options(parser: argparse.ArgumentParser, default) -> None:
     # Subcommands repeat these with SUPPRESS defaults so they may be given on either side.
     parser.add_argument("--sandbox", action="store_true", default=default(False),
@@ -58,11 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     incidents = sub.add_parser("incidents", parents=[shared], help="show the incident timeline")
     incidents.add_argument("--json", action="store_true")
-    incidents.add_argument("--limit", type=int, default=20)
+    incidents.add_argument("--limit", type=_limit, default=20)
 
     history = sub.add_parser("history", parents=[shared], help="the audit log: who, what, decision, outcome")
     history.add_argument("--json", action="store_true")
-    history.add_argument("--limit", type=int, default=20)
+    history.add_argument("--limit", type=_limit, default=20)
 
     sub.add_parser("mcp", parents=[shared], help="serve the MCP tools on stdio for any MCP client")
     return parser

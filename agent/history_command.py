@@ -10,13 +10,8 @@ from typing import Any
 from utils.audit import AUDIT_DB_NAME, AuditEntry, AuditLog, AuditUnavailable
 from utils.config import Settings
 
-MAX_LIMIT = 10_000
-
 
 def show_history(args: argparse.Namespace, settings: Settings) -> int:
-    if not 1 <= args.limit <= MAX_LIMIT:
-        sys.stderr.write(f"error: --limit must be between 1 and {MAX_LIMIT}\n")
-        return 2
     if not (settings.home / AUDIT_DB_NAME).exists():
         entries: list[AuditEntry] = []  # nothing was ever attempted here; do not create the file
     else:

@@ -23,8 +23,6 @@ from agent.monitor.models import CycleReport, MonitorEvent, duration, incident_j
 from agent.monitor.records import IncidentHistory
 from utils.config import Settings
 
-MAX_LIMIT = 10_000
-
 
 def run_monitor(args: argparse.Namespace, settings: Settings) -> int:
     if args.interval is not None:
@@ -119,9 +117,6 @@ def _json_event(event: MonitorEvent) -> None:
 
 
 def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
-    if args.limit is not None and not 1 <= args.limit <= MAX_LIMIT:
-        sys.stderr.write(f"error: --limit must be between 1 and {MAX_LIMIT}\n")
-        return 2
     try:
         store = IncidentStore(settings.home)
     except IncidentStoreUnavailable as exc:
