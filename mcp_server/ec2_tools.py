@@ -93,14 +93,7 @@ def _action_tool(action: str):
     async def verdict(instances: list[str], dry_run: bool, ctx: Context) -> GuardVerdict:
         state = state_of(ctx)
 
-        def run() -> GuardVerdict:
-            state.wait_ready()
-            return check_guards(
-                state.clients.ec2, action, instances, read_only=state.settings.read_only,
-                max_targets=state.settings.max_targets, audit_error=state.audit_error,
-            )
-
-        checked = await anyio.to_thread.run_sync(run)
+        checked = await _guards(state, action, instances)
         if not checked.refused and action in DESTRUCTIVE_ACTIONS and not dry_run and state.window:
             # Say so before asking: a yes that the window would refuse anyway is a question wasted.
             over = state.window.refusal(caller_of(ctx), len(checked.targets))
@@ -192,14 +185,21 @@ def _decide(action: str, checked: GuardVerdict, answer: Any, dry_run: bool, dead
     return "declined", f"{how} by the user: nothing was changed"
 
 
-async def _recheck(state, action: str, instances: list[str], asked: GuardVerdict) -> tuple[GuardVerdict, str]:
-    """Guards again, on fresh state, after the answer: (verdict, refusal or "")."""
+async def _guards(state, action: str, instances: list[str]) -> GuardVerdict:
+    """Guards 1-3 on the fleet as it is now, off the event loop (before asking, and again after)."""
 
     def run() -> GuardVerdict:
+        state.wait_ready()
         return check_guards(state.clients.ec2, action, instances, read_only=state.settings.read_only,
                             max_targets=state.settings.max_targets, audit_error=state.audit_error)
 
-    now = await anyio.to_thread.run_sync(run)
+    return await anyio.to_thread.run_sync(run)
+
+
+async def _recheck(state, action: str, instances: list[str], asked: GuardVerdict) -> tuple[GuardVerdict, str]:
+    """Guards again, on fresh state, after the answer: (verdict, refusal or "")."""
+
+    now = await _guards(state, action, instances)
     if now.refused:
         return now, f"{now.refusal} (changed while the confirmation was open; nothing was done)"
     if [t.instance_id for t in now.targets] != [t.instance_id for t in asked.targets]:
