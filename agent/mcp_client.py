@@ -145,7 +145,8 @@ async def _elicit(_ctx: Any, params: Any) -> mcp_types.ElicitResult:
 
 
 @asynccontextmanager
-async def open_session(settings: Settings, *, client_name: str = "aiops-agent") -> AsyncIterator[ToolSession]:
+async def open_session(settings: Settings, *, client_name: str = "aiops-agent",
+                       can_ask: bool = True) -> AsyncIterator[ToolSession]:
     """One MCP session for the life of the process (not a subprocess per call).
 
     In-memory transport to the same server object `main.py mcp` serves over stdio: the same tools
@@ -155,7 +156,9 @@ async def open_session(settings: Settings, *, client_name: str = "aiops-agent") 
 
     target = build_server(settings)
     info = mcp_types.Implementation(name=client_name, version=CLIENT_VERSION)
-    async with Client(target, elicitation_callback=_elicit, client_info=info) as client:
+    # Without anyone to ask (no terminal, no --yes), the client offers no elicitation at all, so the
+    # server records `unconfirmed`, not a No that nobody said.
+    async with Client(target, elicitation_callback=_elicit if can_ask else None, client_info=info) as client:
         session = ToolSession(client)
         await session.refresh_tools()
         yield session

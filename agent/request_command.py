@@ -25,7 +25,9 @@ async def _oneshot(args, settings: Settings) -> int:
     if not text:
         sys.stderr.write("error: the request is empty; say what you want, e.g. \"list all instances\"\n")
         return 2
-    async with runtime(settings, client_name=f"aiops-{args.command}") as rt:
+    # `ask` can put a question only to a person at a terminal, or take --yes as the answer.
+    can_ask = args.command == "ask" and (args.yes or _interactive())
+    async with runtime(settings, client_name=f"aiops-{args.command}", can_ask=can_ask) as rt:
         chat = ChatOps(rt.session, rt.model_planner)
         if args.command == "plan":
             plan = await chat.plan(text)
@@ -34,6 +36,10 @@ async def _oneshot(args, settings: Settings) -> int:
         else:
             reply = await _ask(chat, text, args, settings.confirm_timeout_seconds)
     return _report(reply, args.json)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
 
 
 def _read_answer(timeout: float) -> str:
@@ -51,7 +57,7 @@ def _read_answer(timeout: float) -> str:
 
 
 async def _ask(chat: ChatOps, text: str, args, chat_timeout: float) -> Reply:
-    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    interactive = _interactive()
 
     async def confirm(request: ConfirmationRequest) -> bool:
         if args.yes:
@@ -66,7 +72,7 @@ async def _ask(chat: ChatOps, text: str, args, chat_timeout: float) -> Reply:
     reply = await chat.run(text, confirm, dry_run=args.dry_run)
     call = reply.plan.call
     destructive = call is not None and call.tool in chat.session.catalog.destructive
-    if destructive and reply.status == "declined" and not args.yes and not interactive:
+    if destructive and reply.status in {"declined", "unconfirmed"} and not args.yes and not interactive:
         reply.status, reply.message = "refused", NO_TERMINAL
     return reply
 

@@ -39,7 +39,7 @@ async def choose_planner(settings: Settings) -> tuple[Any | None, str]:
 
 @asynccontextmanager
 async def runtime(
-    settings: Settings, *, client_name: str, background_seed: bool = False
+    settings: Settings, *, client_name: str, background_seed: bool = False, can_ask: bool = True
 ) -> AsyncIterator[Runtime]:
     sandbox = None
     if settings.sandbox:
@@ -50,7 +50,7 @@ async def runtime(
         sandbox = start_private_sandbox(settings, seed="deferred" if background_seed else "now")
     try:
         planner_task = asyncio.create_task(choose_planner(settings))
-        async with open_session(settings, client_name=client_name) as session:
+        async with open_session(settings, client_name=client_name, can_ask=can_ask) as session:
             model_planner, note = await planner_task
             yield Runtime(settings, session, model_planner, note, sandbox)
     finally:

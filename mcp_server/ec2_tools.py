@@ -171,8 +171,8 @@ def _decide(action: str, checked: GuardVerdict, answer: Any, dry_run: bool, dead
     if checked.refused:
         return "refused", checked.refusal or "refused"
     data = _answer_of(answer)
-    if data == NO_ELICITATION:
-        return "refused", (f"confirmation required: {action} asks the user first, and this client cannot "
+    if data == NO_ELICITATION:  # nobody could be asked (DESIGN: history decisions)
+        return "unconfirmed", (f"confirmation required: {action} asks the user first, and this client cannot "
                            "ask (no MCP elicitation support); nothing was done")
     if data == TIMED_OUT:
         return "unconfirmed", (f"no answer within {deadline:g}s (AIOPS_CONFIRM_TIMEOUT): treated as No; "

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from agent.monitor.proposals import Proposal
 from agent.monitor.records import (
+    NOTHING_RAN,
     PREFIX,
     Approval,
     ApprovalError,
@@ -292,7 +293,9 @@ class IncidentStore:
         self._event(db, seq, now, "expired", "monitor", "no decision within the approval TTL")
 
     def pending(self) -> list[Approval]:
-        rows = self._rows("SELECT * FROM approvals WHERE status = 'pending' AND expires_at > ? ORDER BY seq",
+        """Waiting proposals, most urgent tier first, then oldest first."""
+        rows = self._rows("SELECT a.* FROM approvals a JOIN incidents i ON i.seq = a.seq"
+                          " WHERE a.status = 'pending' AND a.expires_at > ? ORDER BY i.tier, i.opened_at, a.seq",
                           (self.clock(),))
         return [_approval(r) for r in rows]
 
@@ -306,6 +309,12 @@ class IncidentStore:
                 db.execute("UPDATE approvals SET status = 'auto', decided_by = ?, decided_at = ? WHERE seq = ?",
                            (by, now, seq))
                 db.execute("UPDATE incidents SET auto_handled = 1 WHERE seq = ?", (seq,))
+            if not auto and status in NOTHING_RAN:
+                # A No at the y/N (or nobody to ask) is not a decision on the proposal: it waits again.
+                db.execute("UPDATE approvals SET status = 'pending', decided_by = NULL, decided_at = NULL"
+                           " WHERE seq = ? AND status = 'approved'", (seq,))
+                self._event(db, seq, now, status, by, f"{message}; the proposal waits for a decision again")
+                return
             self._event(db, seq, now, "auto_action" if auto else "action", by, f"{status}: {message}")
 
     # -- history and counts ----------------------------------------------------------------------

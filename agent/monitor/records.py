@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 from agent.monitor.proposals import Proposal
 
 PREFIX = "INC-"
+# Outcomes of an approved proposal where nothing ran because nobody said yes: it waits again.
+NOTHING_RAN = frozenset({"declined", "unconfirmed"})
 
 
 class ApprovalError(Exception):

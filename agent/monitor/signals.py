@@ -159,10 +159,8 @@ def state_signals(
             continue
         label = inst.name or iid
         alarm = f"Instance{change.capitalize()}:{label}"
-        decision = classify(rules, alarm, None, inst.env, inst.tags)
-        if decision.reason == "default" or decision.tier == 0:
-            # An unexpected stop is Tier 1 on prod, else Tier 2 (never an emergency by itself).
-            decision = TierDecision(1 if rules.is_prod(inst.env) else 2, decision.reason)
+        # Stopped without us is production down on prod (Tier 0), a warning elsewhere.
+        decision = classify(rules, alarm, None, inst.env, inst.tags, down=f"{change} without us")
         summary = f"{label} is {inst.state}; it was {previous[iid]} and no agent action explains it"
         signals.append(Signal(
             incident=_new(state_key(iid), alarm, "state", decision, inst, None, summary),

@@ -1,8 +1,9 @@
 """Tier rules (docs/architecture.md, "Tiers"): which page an alarm deserves.
 
-Tier 0 EMERGENCY: status-check alarms, an unreachable instance, or an alarm named (or an
-instance tagged) sev0/p0/emergency. Tier 1 CRITICAL: any other alarm on a prod/production
-or critical instance. Tier 2 WARNING: everything else.
+Tier 0 EMERGENCY is production down: a status-check alarm or an unreachable instance on a
+prod/production instance, or any alarm named (or instance tagged) sev0/p0/emergency.
+Tier 1 CRITICAL: any other alarm on a prod/production or critical instance. Tier 2 WARNING:
+everything else, a staging or dev instance that is down included (DESIGN.md, "Tiers").
 
 `aiops.toml` may add glob patterns on the alarm name:
 
@@ -71,25 +72,33 @@ def classify(
     tags: dict[str, str] | None = None,
     *,
     unreachable: bool = False,
+    down: str | None = None,
 ) -> TierDecision:
-    """The tier of one alarm on one instance (env/tags of that instance, if any)."""
+    """The tier of one alarm on one instance (env/tags of that instance, if any).
+
+    `down` says how the instance is down when no alarm says it (e.g. "stopped without us").
+    """
     name = alarm.casefold()
     for tier, pattern in rules.patterns:
         if fnmatch.fnmatchcase(name, pattern):
             return TierDecision(tier, f"alarm matches [tiers] tier{tier} pattern {pattern!r}")
-    if unreachable:
-        return TierDecision(TIER0, "instance unreachable (status check impaired)")
-    if is_status_check(alarm, metric):
-        return TierDecision(TIER0, "status-check alarm")
     if _EMERGENCY_WORD.search(alarm):
         return TierDecision(TIER0, "alarm named sev0/p0/emergency")
     tags = tags or {}
     if _tagged_emergency(tags):
         return TierDecision(TIER0, "instance tagged sev0/p0/emergency")
+    if unreachable:
+        down = "instance unreachable (status check impaired)"
+    elif down is None and is_status_check(alarm, metric):
+        down = "status-check alarm"
     if rules.is_prod(env):
+        if down:
+            return TierDecision(TIER0, f"{down} on production (env={env})")
         return TierDecision(TIER1, f"instance in env={env}")
     if _tagged_critical(tags):
-        return TierDecision(TIER1, "instance tagged critical")
+        return TierDecision(TIER1, f"{down} on an instance tagged critical" if down else "instance tagged critical")
+    if down:
+        return TierDecision(TIER2, f"{down}, not production (env={env or 'none'})")
     return TierDecision(TIER2, "default")
 
 

@@ -106,6 +106,11 @@ class MonitorControls:
             self.terminal.print(render_result(outcome.tool, outcome.data))
         else:
             (self.terminal.info if outcome.ok else self.terminal.error)(outcome.message)
+        from agent.monitor.records import NOTHING_RAN
+
+        if outcome.status in NOTHING_RAN:
+            self.terminal.info(f"{incident_id.upper()} still waits for approval: `approve {incident_id.upper()}` "
+                               "when ready, or `reject` it")
         facts = self.session.catalog.get(proposal.tool)
         if outcome.status == "ok" and self.settings.sandbox and facts and facts.end_state == "running":
             await self._sandbox_recovers(incident_id.upper())

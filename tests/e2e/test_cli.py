@@ -50,6 +50,9 @@ def test_ask_without_a_terminal_refuses_destruction(estate, aws_env, ec2):
     assert json.loads(done.stdout)["status"] == "refused"
     assert "--yes" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert state_of(ec2, estate["api-1"]) == "running"
+    # Nobody was asked, and the audit log says exactly that.
+    history = json.loads(run(aws_env, "history", "--json", "--limit", "1").stdout)
+    assert history[0]["decision"] == "unconfirmed" and "declined" not in history[0]["outcome"]
 
 
 def test_ask_yes_acts(estate, aws_env, ec2):

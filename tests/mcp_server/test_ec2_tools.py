@@ -77,13 +77,14 @@ async def test_stop_with_a_yes_stops_and_is_audited(estate, ec2, aws_env):
     assert entry.targets == [{"instance_id": estate["api-2"], "name": "api-2"}]
 
 
-async def test_client_without_elicitation_is_refused(estate, ec2, aws_env):
+async def test_client_without_elicitation_is_unconfirmed_not_declined(estate, ec2, aws_env):
     async with in_memory_client(None) as client:
         result = await call(client, "terminate_instances", instances=["dev-box-1"])
-    assert result.is_error and result.structured_content["status"] == "refused"
+    assert result.is_error and result.structured_content["status"] == "unconfirmed"
     assert "confirmation required" in result.structured_content["message"]
     assert state_of(ec2, estate["dev-box-1"]) == "running"
-    assert AuditLog(aws_env.home).recent(1)[0].decision == "refused"
+    entry = AuditLog(aws_env.home).recent(1)[0]
+    assert entry.decision == "unconfirmed" and "declined" not in entry.outcome  # nobody was asked
 
 
 async def test_start_needs_no_confirmation(estate, ec2):

@@ -116,6 +116,34 @@ def test_approval_lifecycle_and_expiry(tmp_path):
         parse_id("web-1")
 
 
+def test_a_no_at_the_y_n_leaves_the_proposal_waiting_and_the_timeline_says_so(tmp_path):
+    store = IncidentStore(tmp_path, clock=Clock())
+    inc = store.open_incident(new("k1"), "o")
+    store.add_approval(inc.seq, PROPOSAL, ttl_seconds=600)
+    store.decide(inc.id, approve=True, by="alice")
+    store.record_action(inc.seq, "declined", "declined by the user: nothing was changed", "alice")
+    assert [a.incident_id for a in store.pending()] == [inc.id]  # back in the queue
+    again = store.decide(inc.id, approve=True, by="alice")  # and approvable again
+    assert again.status == "approved"
+    store.record_action(inc.seq, "ok", "rebooted web-1", "alice")
+    assert store.pending() == [] and store.approval(inc.seq).status == "approved"
+    kinds = [(e.kind, e.detail) for e in store.history(1)[0].timeline]
+    assert ("declined", "declined by the user: nothing was changed; the proposal waits for a decision again") in kinds
+    assert [k for k, _ in kinds][-3:] == ["declined", "approved", "action"]
+
+
+def test_the_queue_is_by_tier_then_age(tmp_path):
+    clock = Clock()
+    store = IncidentStore(tmp_path, clock=clock)
+    order = []
+    for key, tier in [("k1", 2), ("k2", 1), ("k3", 0), ("k4", 1)]:
+        inc = store.open_incident(new(key, tier=tier), "o")
+        store.add_approval(inc.seq, PROPOSAL, ttl_seconds=600)
+        order.append(inc.id)
+        clock.advance(5)
+    assert [a.incident_id for a in store.pending()] == [order[2], order[1], order[3], order[0]]
+
+
 def test_expire_due_and_resolve_withdraw_pending_proposals(tmp_path):
     clock = Clock()
     store = IncidentStore(tmp_path, clock=clock)

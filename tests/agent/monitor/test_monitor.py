@@ -83,7 +83,8 @@ async def test_first_cycle_opens_tiers_pages_and_proposes_then_dedups(estate, sl
 
     found = by_alarm(report.open_incidents)
     status, cpu = found["worker-1-status-check-failed"], found["web-server-cpu-high"]
-    assert (status.tier, status.instance_id, status.name) == (0, estate["worker-1"], "worker-1")
+    # A failed status check on staging is a warning, not production down.
+    assert (status.tier, status.instance_id, status.name) == (2, estate["worker-1"], "worker-1")
     assert status.proposal.tool == "reboot_instances"
     assert status.proposal.arguments == {"instances": [estate["worker-1"]]}
     assert cpu.tier == 1 and cpu.proposal.tool == "get_metric_statistics"  # diagnosis first
@@ -96,7 +97,7 @@ async def test_first_cycle_opens_tiers_pages_and_proposes_then_dedups(estate, sl
     texts = slack.texts()
     assert len(texts) == 2
     page = next(t for t in texts if "worker-1-status-check-failed" in t)
-    assert page.startswith("<!channel>") and "Tier 0" in page and estate["worker-1"] in page
+    assert not page.startswith("<!channel>") and "Tier 2" in page and estate["worker-1"] in page
     assert "reboot_instances worker-1" in page and f"waiting for approval ({status.id})" in page
     assert [e.kind for e in report.events].count("opened") == 2
 
@@ -131,17 +132,19 @@ async def test_resolve_posts_a_notice_and_a_new_transition_opens_a_new_incident(
 
 async def test_tier0_repages_on_its_interval_until_acknowledged_or_resolved(estate, slack, aws_env):
     clock = Clock()
+    clear_alarm(aws_env.url, "status", "worker-1")
+    simulate_alarm(aws_env.url, "status", "api-2")  # production down: Tier 0
     async with monitor_on(slack, clock=clock, monitor={"repage_minutes": 1}) as monitor:
         await monitor.run_cycle()
         clock.advance(30)
         early = await monitor.run_cycle()
         clock.advance(31)
         due = await monitor.run_cycle()
-        status_id = by_alarm(due.open_incidents)["worker-1-status-check-failed"].id
+        status_id = by_alarm(due.open_incidents)["api-2-status-check-failed"].id
         monitor.reject(status_id, "on it by hand", by="alice")  # a person answered: acknowledged
         clock.advance(61)
         acknowledged = await monitor.run_cycle()
-        clear_alarm(aws_env.url, "status", "worker-1")
+        clear_alarm(aws_env.url, "status", "api-2")
         gone = await monitor.run_cycle()
 
     assert early.repaged == []
@@ -401,7 +404,8 @@ async def test_instances_stopped_outside_the_agent_open_incidents(estate, ec2):
     assert done.status == "ok"
     found = {i.alarm: i for i in stopped.open_incidents if i.source == "state"}
     assert set(found) == {"InstanceStopped:api-1", "InstanceStopped:worker-1"}  # not dev-box-1: the agent did it
-    assert found["InstanceStopped:api-1"].tier == 1 and found["InstanceStopped:worker-1"].tier == 2
+    # Stopped without us: production down on prod, a warning on staging.
+    assert found["InstanceStopped:api-1"].tier == 0 and found["InstanceStopped:worker-1"].tier == 2
     assert found["InstanceStopped:api-1"].proposal.tool == "start_instances"
     assert found["InstanceStopped:api-1"].proposal.arguments == {"instances": [estate["api-1"]]}
     assert [i.alarm for i in started.resolved] == ["InstanceStopped:api-1"]
@@ -448,7 +452,7 @@ def test_monitor_once_json_across_processes(estate, slack):
         assert set(incident["resource"]) == {"instance_id", "name"}
         assert incident["proposal"] is None or set(incident["proposal"]) == {"tool", "arguments"}
     tiers = {i["alarm"]: (i["tier"], i["resource"]["name"]) for i in one["incidents"]}
-    assert tiers == {"web-server-cpu-high": (1, "web-server"), "worker-1-status-check-failed": (0, "worker-1")}
+    assert tiers == {"web-server-cpu-high": (1, "web-server"), "worker-1-status-check-failed": (2, "worker-1")}
     assert [i["id"] for i in two["incidents"]] == [i["id"] for i in one["incidents"]]
     assert all(i["notified"] is False for i in two["incidents"])
     assert len(slack.delivered) == 2
@@ -490,4 +494,5 @@ def test_headless_monitor_prints_events_and_stops_on_sigterm(estate, slack):
             proc.kill()
     assert proc.returncode == 0, err
     opened = [line for line in out.splitlines() if " opened: " in line]
-    assert len(opened) == 2 and any("Tier 0" in line for line in opened)
+    assert len(opened) == 2 and any("Tier 1: web-server-cpu-high" in line for line in opened)
+    assert any("Tier 2: worker-1-status-check-failed" in line for line in opened)

@@ -18,9 +18,13 @@ DEFAULT = TierRules()
 @pytest.mark.parametrize(
     ("alarm", "metric", "env", "tags", "tier"),
     [
-        ("worker-1-status-check-failed", "StatusCheckFailed", "staging", {}, 0),
-        ("anything", "StatusCheckFailed_System", None, {}, 0),
-        ("StatusCheckFailed_Instance-api", None, None, {}, 0),
+        # Tier 0 is production down: a status check on prod, not on staging or an untagged instance.
+        ("web-status-check-failed", "StatusCheckFailed", "prod", {}, 0),
+        ("anything", "StatusCheckFailed_System", "production", {}, 0),
+        ("StatusCheckFailed_Instance-api", None, "prod", {}, 0),
+        ("worker-1-status-check-failed", "StatusCheckFailed", "staging", {}, 2),
+        ("anything", "StatusCheckFailed_System", None, {}, 2),
+        ("StatusCheckFailed_Instance-api", None, "dev", {"critical": "true"}, 1),
         ("checkout-p0-latency", "Latency", None, {}, 0),
         ("SEV0 payments down", None, None, {}, 0),
         ("disk-emergency", None, "dev", {}, 0),
@@ -41,15 +45,22 @@ def test_default_rules(alarm, metric, env, tags, tier):
     assert classify(DEFAULT, alarm, metric, env, tags).tier == tier
 
 
-def test_unreachable_instance_is_tier0():
-    decision = classify(DEFAULT, "StatusCheckFailed:web", None, "dev", {}, unreachable=True)
+def test_unreachable_instance_is_tier0_on_production_only():
+    decision = classify(DEFAULT, "StatusCheckFailed:web", None, "prod", {}, unreachable=True)
     assert decision.tier == 0 and "unreachable" in decision.reason
+    decision = classify(DEFAULT, "StatusCheckFailed:web", None, "dev", {}, unreachable=True)
+    assert decision.tier == 2 and "not production" in decision.reason
+
+
+def test_stopped_without_us_is_tier0_on_production():
+    assert classify(DEFAULT, "InstanceStopped:web", None, "prod", {}, down="stopped without us").tier == 0
+    assert classify(DEFAULT, "InstanceStopped:w", None, "staging", {}, down="stopped without us").tier == 2
 
 
 def test_configured_patterns_raise_and_lower_before_the_defaults():
     rules = TierRules.from_config({"tier0": ["*payment*"], "tier2": ["*status-check*"], "prod_envs": ["live"]})
     assert classify(rules, "Payment-API-5xx", None, "dev", {}).tier == 0
-    assert classify(rules, "db-status-check-failed", "StatusCheckFailed", None, {}).tier == 2
+    assert classify(rules, "db-status-check-failed", "StatusCheckFailed", "prod", {}).tier == 2
     assert classify(rules, "web-cpu-high", None, "live", {}).tier == 1
     assert classify(rules, "web-cpu-high", None, "prod", {}).tier == 2  # prod_envs replaced, not extended
 
@@ -75,7 +86,8 @@ def test_a_single_string_pattern_is_accepted():
 @pytest.mark.usefixtures("indexed_sops")
 async def test_tiers_through_a_cycle(estate, ec2, aws_env):
     ec2.create_tags(Resources=[estate["dev-box-1"]], Tags=[{"Key": "critical", "Value": "yes"}])
-    for kind, name in [("cpu", "worker-1"), ("cpu", "dev-box-1"), ("disk", "cache-1"), ("disk", "api-1")]:
+    for kind, name in [("cpu", "worker-1"), ("cpu", "dev-box-1"), ("disk", "cache-1"), ("disk", "api-1"),
+                       ("status", "api-2")]:
         simulate_alarm(aws_env.url, kind, name)
     settings = load_settings(tiers={"tier0": ["cache-1-*"]})
     async with open_session(settings) as session:
@@ -83,10 +95,11 @@ async def test_tiers_through_a_cycle(estate, ec2, aws_env):
         report = await monitor.run_cycle()
     tiers = {i.alarm: i.tier for i in report.open_incidents}
     assert tiers == {
-        "worker-1-status-check-failed": 0,  # seeded firing: status check
+        "worker-1-status-check-failed": 2,  # seeded firing: a status check, but on staging (not production down)
         "web-server-cpu-high": 1,  # seeded firing: prod
         "worker-1-cpu-high": 2,  # staging
         "dev-box-1-cpu-high": 1,  # dev, but tagged critical
         "cache-1-disk-full": 0,  # [tiers] tier0 pattern
         "api-1-disk-full": 1,  # prod
+        "api-2-status-check-failed": 0,  # production down
     }
