@@ -61,10 +61,21 @@ def get_cost_and_usage(
         token = response.get("NextPageToken")
         if not token:
             break
+    # Only what lies in the asked range counts: an answer that brings other periods (a canned or
+    # misbehaving endpoint) must not be added into a total labelled with this range.
+    periods = [p for p in periods if _overlaps(p, start_day, end_day)]
     return CostReport(
         start=start_day.isoformat(), end=end_day.isoformat(), granularity=granularity, group_by=key,
         periods=periods, total=round(sum(p.total for p in periods), 2),
     )
+
+
+def _overlaps(period: CostPeriod, start: date, end: date) -> bool:
+    try:
+        first, after = date.fromisoformat(period.start), date.fromisoformat(period.end)
+    except ValueError:
+        return False
+    return first < end and after > start
 
 
 def _period(raw: dict) -> CostPeriod:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -103,10 +104,19 @@ def metric_view(data: dict) -> RenderableType:
     return Group(head, stats)
 
 
+def days(start: str, end: str) -> str:
+    """A Cost Explorer range (end exclusive) as a person reads it: first and last day, inclusive."""
+    try:
+        last = (date.fromisoformat(end) - timedelta(days=1)).isoformat()
+    except (TypeError, ValueError):
+        return f"{start} → {end}"
+    return start if last == start else f"{start} → {last}"
+
+
 def cost_view(data: dict) -> RenderableType:
     renderables: list[RenderableType] = []
     for period in data.get("periods", []):
-        table = Table(title=f"{period['start']} → {period['end']}   total ${period['total']:,.2f}",
+        table = Table(title=f"{days(period['start'], period['end'])}   total ${period['total']:,.2f}",
                       title_justify="left", header_style="bold", show_edge=False)
         table.add_column("Service")
         table.add_column("Cost", justify="right")
@@ -116,7 +126,9 @@ def cost_view(data: dict) -> RenderableType:
             bar = "█" * max(1, int(g["amount"] / top * BAR_WIDTH)) if g["amount"] > 0 else ""
             table.add_row(g["key"], f"${g['amount']:,.2f}", Text(bar, style="magenta"))
         renderables.append(table)
-    renderables.append(Text(f"Total {data.get('start')} → {data.get('end')}: ${data.get('total', 0):,.2f}",
+    if not data.get("periods"):
+        renderables.append(Text("no cost recorded for this range", style="dim"))
+    renderables.append(Text(f"Total {days(data.get('start'), data.get('end'))}: ${data.get('total', 0):,.2f}",
                             style="bold"))
     return Group(*renderables)
 

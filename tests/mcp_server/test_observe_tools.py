@@ -1,5 +1,7 @@
 """Alarms, metrics, logs and cost through MCP against moto, including bad input."""
 
+import io
+
 import pytest
 
 from tests.helpers import in_memory_client
@@ -83,3 +85,42 @@ async def test_unreachable_endpoint_is_reported(aws_env, monkeypatch):
         result = await client.call_tool("get_cost_and_usage", {})
     assert result.is_error
     assert "EndpointUnreachable" in result.content[0].text
+
+
+def plain(renderable, width: int = 100) -> str:
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+class CannedCostExplorer:
+    """A Cost Explorer endpoint that answers every query with the same months, whatever was asked:
+    what moto's canned results do, and what a misbehaving proxy could do against real AWS."""
+
+    def __init__(self, months: list[tuple[str, str, float]]):
+        self.months, self.asked = months, []
+
+    def get_cost_and_usage(self, **kwargs):
+        self.asked.append(kwargs["TimePeriod"])
+        return {"ResultsByTime": [
+            {"TimePeriod": {"Start": start, "End": end}, "Total": {},
+             "Groups": [{"Keys": ["Amazon EC2"], "Metrics": {"UnblendedCost": {"Amount": str(amount), "Unit": "USD"}}}]}
+            for start, end, amount in self.months]}
+
+
+def test_cost_totals_only_the_asked_range_and_the_view_labels_it_by_its_days():
+    from datetime import date
+
+    from agent.terminal.render import cost_view
+    from mcp_server.cost import get_cost_and_usage
+
+    ce = CannedCostExplorer([("2026-11-01", "2026-12-01", 3260.87), ("2026-12-01", "2026-12-02", 108.68)])
+    last_month = get_cost_and_usage(ce, "2026-11-01", "2026-12-01", today=date(2026, 12, 1))
+    assert [p.start for p in last_month.periods] == ["2026-11-01"] and last_month.total == 3260.87
+    this_month = get_cost_and_usage(ce, today=date(2026, 12, 1))
+    assert [p.start for p in this_month.periods] == ["2026-12-01"] and this_month.total == 108.68
+    shown = plain(cost_view(last_month.model_dump()))
+    assert "Total 2026-11-01 → 2026-11-30: $3,260.87" in shown and "2026-12" not in shown
+    assert "Total 2026-12-01: $108.68" in plain(cost_view(this_month.model_dump()))
