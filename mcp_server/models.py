@@ -111,6 +111,7 @@ class Alarm(Result):
     namespace: str | None = Field(None, description="Metric namespace, e.g. AWS/EC2")
     dimensions: dict[str, str] = Field(default_factory=dict)
     instance_id: str | None = Field(None, description="Instance the alarm watches, if any")
+    instance_name: str | None = Field(None, description="That instance's Name tag, if it has one")
     threshold: float | None = None
     comparison: str | None = None
     updated: str | None = Field(None, description="When the state last changed, ISO 8601")

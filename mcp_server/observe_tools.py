@@ -31,9 +31,13 @@ async def list_alarms(
     max: Annotated[int, Field(description="Most alarms to return (firing first); large values may overflow "
                                           "the context")] = cloudwatch.DEFAULT_LISTED_ALARMS,
 ) -> AlarmList:
-    """List CloudWatch alarms (firing ones first) with their state, metric and instance."""
+    """List CloudWatch alarms (firing ones first) with their state, metric and instance (id and Name)."""
     s = state_of(ctx)
-    return await run_aws(s, cloudwatch.list_alarms, s.clients.cloudwatch, state, max, service="CloudWatch")
+
+    def fetch() -> AlarmList:
+        return cloudwatch.name_instances(s.clients.ec2, cloudwatch.list_alarms(s.clients.cloudwatch, state, max))
+
+    return await run_aws(s, fetch, service="CloudWatch")
 
 
 async def get_metric_statistics(

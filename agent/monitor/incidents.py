@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     opened_at REAL NOT NULL, resolved_at REAL, diagnosed_at REAL,
     sops TEXT NOT NULL DEFAULT '[]', proposal TEXT, note TEXT,
     notified_at REAL, last_paged_at REAL, pages INTEGER NOT NULL DEFAULT 0,
-    claim_owner TEXT, claim_at REAL, auto_handled INTEGER NOT NULL DEFAULT 0
+    claim_owner TEXT, claim_at REAL, auto_handled INTEGER NOT NULL DEFAULT 0, evidence TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS incidents_one_open ON incidents(key) WHERE status = 'open';
 CREATE TABLE IF NOT EXISTS approvals (
@@ -102,6 +102,8 @@ class IncidentStore:
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL keeps it crash-safe; fsync per checkpoint
             self._db.executescript(_SCHEMA)
             _check_intact(self._db)
+            if "evidence" not in {r[1] for r in self._db.execute("PRAGMA table_info(incidents)")}:
+                self._db.execute("ALTER TABLE incidents ADD COLUMN evidence TEXT")  # a store from before it
         except (OSError, sqlite3.Error) as exc:
             if hasattr(self, "_db"):
                 self._db.close()
@@ -178,6 +180,12 @@ class IncidentStore:
             sop = sops[0]["title"] if sops else "none"
             what = f"{proposal.tool} (risk {proposal.risk})" if proposal else "none"
             self._event(db, seq, now, "diagnosed", "monitor", f"SOP: {sop}; proposal: {what}")
+
+    def set_evidence(self, seq: int, evidence: dict[str, Any], line: str) -> None:
+        """What a read ran at diagnosis found (no approval: reads need none), kept with the incident."""
+        with self._tx() as db:
+            db.execute("UPDATE incidents SET evidence = ? WHERE seq = ?", (json.dumps(evidence), seq))
+            self._event(db, seq, self.clock(), "evidence", "monitor", line)
 
     def claim_notification(self, seq: int, owner: str, lease: float,
                            alive: Callable[[str], bool | None] | None = None) -> bool:
@@ -361,6 +369,7 @@ class IncidentStore:
 def _incident(row: dict[str, Any]) -> Incident:
     data = dict(row)
     data["sops"] = json.loads(data["sops"] or "[]")
+    data["evidence"] = json.loads(data.get("evidence") or "{}")
     data["proposal"] = _proposal(data["seq"], data["proposal"])
     data["auto_handled"] = bool(data["auto_handled"])
     return Incident(**{k: v for k, v in data.items() if k in Incident.model_fields})

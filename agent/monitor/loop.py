@@ -228,6 +228,9 @@ class Monitor:
         inc = self.incident(incident_id)
         if inc.proposal is None:
             raise ApprovalError(f"{inc.id} has no proposal")
+        if not inc.proposal.mutating:
+            raise ApprovalError(f"{inc.id}: {inc.proposal.tool} is a read; it ran when the incident opened "
+                                "and nothing waits for approval")
         self.store.decide(inc.seq, approve=True, by=by)
         return inc.proposal
 

@@ -80,8 +80,38 @@ def incident_json(incident: Incident, notified: bool) -> dict[str, Any]:
         "resource": {"instance_id": incident.instance_id, "name": incident.name},
         "sops": [{"source": s.get("source"), "title": s.get("title")} for s in incident.sops],
         "proposal": {"tool": proposal.tool, "arguments": proposal.arguments} if proposal else None,
+        "evidence": incident.evidence,
         "notified": notified,
     }
+
+
+def evidence_from(tool: str, data: dict[str, Any] | None) -> dict[str, Any]:
+    """A read's result as incident evidence (DESIGN.md, `monitor --once` JSON: `evidence`)."""
+    if not data:
+        return {}
+    if tool == "get_metric_statistics":
+        return {"metric": {"name": data.get("metric"), "statistic": data.get("statistic"), "unit": data.get("unit"),
+                           "period": data.get("period"),
+                           "points": [[p["timestamp"], p["value"]] for p in data.get("datapoints", [])]}}
+    if tool == "get_instance_status":
+        return {"status": data.get("statuses", [])}
+    return {tool: data}
+
+
+def evidence_line(evidence: dict[str, Any]) -> str | None:
+    """One line a person reads in the page or the panel: what the evidence says."""
+    metric = evidence.get("metric")
+    if metric is not None:
+        values = [v for _, v in metric.get("points", [])]
+        if not values:
+            return f"{metric.get('name')}: no datapoints in the last hour"
+        unit = f" {metric['unit']}" if metric.get("unit") and metric["unit"] != "None" else ""
+        return (f"{metric.get('name')} ({metric.get('statistic')}) last hour: latest {values[-1]:.1f}{unit}, "
+                f"max {max(values):.1f}, {len(values)} points")
+    if "status" in evidence:
+        return "; ".join(f"{s.get('name') or s.get('instance_id')}: system {s.get('system_status')}, "
+                         f"instance {s.get('instance_status')}" for s in evidence["status"]) or "no status reported"
+    return None
 
 
 @dataclass(frozen=True)
@@ -124,6 +154,9 @@ def alert_for(kind: str, inc: Incident, ran: ToolOutcome | None = None) -> Alert
         text = f"{text} — run automatically: {ran.status}"
     elif proposal and proposal.mutating:
         text = f"{text} — waiting for approval ({inc.id})"
+    elif proposal:  # a read: run at diagnosis, nothing to approve
+        found = evidence_line(inc.evidence)
+        text = f"{text} — read-only, ran at once" + (f": {found}" if found else "")
     return Alert(kind=kind, tier=inc.tier, incident_id=inc.id, alarm=inc.alarm, resource_name=inc.name,
                  resource_id=inc.instance_id, summary=inc.summary, sop_title=top.get("title"),
                  sop_source=top.get("source"), proposal=text, risk=proposal.risk if proposal else None,
@@ -133,6 +166,10 @@ def alert_for(kind: str, inc: Incident, ran: ToolOutcome | None = None) -> Alert
 def opened_line(inc: Incident) -> str:
     proposal = inc.proposal.describe(inc.name) if inc.proposal else "no proposal"
     sop = inc.sops[0]["title"] if inc.sops else "no SOP"
+    if inc.proposal and not inc.proposal.mutating:
+        found = evidence_line(inc.evidence)
+        return f"{inc.id} Tier {inc.tier}: {inc.alarm} on {where(inc)} — SOP: {sop}; read {proposal}" + (
+            f": {found}" if found else "")
     return f"{inc.id} Tier {inc.tier}: {inc.alarm} on {where(inc)} — SOP: {sop}; proposed: {proposal}"
 
 

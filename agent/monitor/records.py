@@ -47,6 +47,7 @@ class Incident(NewIncident):
     last_paged_at: float | None = None
     pages: int = 0
     auto_handled: bool = False
+    evidence: dict[str, Any] = Field(default_factory=dict)  # what reads found when it opened
 
     @property
     def id(self) -> str:

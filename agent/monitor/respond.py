@@ -21,6 +21,8 @@ from agent.monitor.models import (
     alert_for,
     delivery_line,
     duration,
+    evidence_from,
+    evidence_line,
     first_line,
     opened_line,
     where,
@@ -110,7 +112,13 @@ class Responder:
             cycle.skips.add(note)
         sops = [{"source": h.get("source"), "title": h.get("title")} for h in hits]
         self.store.set_diagnosis(inc.seq, sops, proposal, note)
-        if proposal:
+        if proposal and not proposal.mutating:
+            # Reads need no approval: run it now and keep what it found as evidence.
+            outcome = await self.session.call(proposal.tool, proposal.arguments)
+            evidence = evidence_from(proposal.tool, outcome.data) if outcome.ok else {}
+            found = evidence_line(evidence) if outcome.ok else f"{proposal.tool} failed: {first_line(outcome.message)}"
+            self.store.set_evidence(inc.seq, evidence, found or f"{proposal.tool}: {outcome.status}")
+        elif proposal:
             self.store.add_approval(inc.seq, proposal, self.options.approval_ttl_seconds)
         return self.store.get(inc.seq) or inc
 

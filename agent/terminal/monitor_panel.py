@@ -73,14 +73,19 @@ class MonitorControls:
         terminal = self.terminal
         inc = event.incident
         if event.kind == "opened" and inc is not None:
+            from agent.monitor.models import evidence_line
+
             proposal = inc.proposal.describe(inc.name) if inc.proposal else "none"
             lines = [
                 f"alarm     {inc.alarm}",
                 f"resource  {inc.name or '-'} ({inc.instance_id or '-'})",
                 f"SOP       {inc.sops[0]['title'] if inc.sops else 'none found'}",
-                f"proposal  {proposal}",
-                f"→ approve {inc.id}   |   reject {inc.id} [reason]",
             ]
+            if inc.proposal and not inc.proposal.mutating:  # a read ran already: show what it found
+                lines += [f"read      {proposal}", f"found     {evidence_line(inc.evidence) or 'nothing'}",
+                          "→ nothing to approve: a read needs none; the SOP's steps come next"]
+            else:
+                lines += [f"proposal  {proposal}", f"→ approve {inc.id}   |   reject {inc.id} [reason]"]
             terminal.incident_panel(f"{inc.id}  Tier {inc.tier}", lines, inc.tier)
         elif event.kind == "resolved":
             terminal.incident_panel(f"{event.incident_id or ''} resolved", [event.message], None)

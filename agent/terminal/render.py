@@ -8,9 +8,12 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from agent.terminal.layout import NARROW, WIDE, ByWidth, short_path
 
 STATE_STYLE = {
     "allowed": "green", "declined": "yellow", "refused": "red", "unconfirmed": "yellow", "error": "red",
@@ -30,17 +33,49 @@ def styled(value: Any) -> Text:
     return Text(text, style=STATE_STYLE.get(text, ""))
 
 
+PROTECTED_MARK = "🔒"
+PROTECTED_LEGEND = f"{PROTECTED_MARK} tag aiops:protected (stop, reboot, terminate refused)"
+
+
 def instances_table(data: dict) -> RenderableType:
+    return ByWidth(lambda width: _instances_table(data, width))
+
+
+def _instances_table(data: dict, width: int) -> RenderableType:
     table = Table(title=f"{data.get('count', 0)} instance(s)", title_justify="left", header_style="bold")
-    for column in ("Name", "ID", "State", "Type", "Env", "AZ"):
-        table.add_column(column, no_wrap=column in {"ID", "State"})
-    for i in data.get("instances", []):
-        name = (i.get("name") or "-") + (" 🔒" if i.get("protected") else "")
-        table.add_row(name, i["instance_id"], styled(i.get("state")), i.get("instance_type") or "-",
-                      i.get("env") or "-", i.get("availability_zone") or "-")
+    columns = ["Name", "ID", "State", "Type", "Env"] + (["AZ"] if width >= NARROW else [])
+    for column in columns:
+        table.add_column(column, no_wrap=column in {"Name", "ID", "State", "AZ"})
+    instances = data.get("instances", [])
+    for i in instances:
+        name = (i.get("name") or "-") + (f" {PROTECTED_MARK}" if i.get("protected") else "")
+        row = [name, i["instance_id"], styled(i.get("state")), i.get("instance_type") or "-", i.get("env") or "-",
+               i.get("availability_zone") or "-"]
+        table.add_row(*row[:len(columns)])
+    notes = []
+    if any(i.get("protected") for i in instances):
+        notes.append(PROTECTED_LEGEND + "; `describe NAME` shows EC2's own protections too")
     if data.get("has_more_results"):
-        table.caption = "list cut short; filter by name, state or tags to see the rest"
+        notes.append("list cut short; filter by name, state or tags to see the rest")
+    if notes:
+        table.caption, table.caption_justify = "\n".join(notes), "left"
     return table
+
+
+def _longest(data: dict, key: str, default: int) -> int:
+    return max((len(a.get(key) or "") for a in data.get("alarms", [])), default=default) or default
+
+
+def protection_text(data: dict) -> str:
+    """Every protection on one instance in the words the guards use (DESIGN.md, guard 2)."""
+    parts = []
+    if data.get("protected"):
+        parts.append("tag aiops:protected (stop, reboot, terminate refused)")
+    if data.get("stop_protection"):
+        parts.append("EC2 stop protection (stop refused)")
+    if data.get("termination_protection"):
+        parts.append("EC2 termination protection (terminate refused)")
+    return "; ".join(parts) or "none"
 
 
 def instance_detail(data: dict) -> RenderableType:
@@ -48,12 +83,12 @@ def instance_detail(data: dict) -> RenderableType:
     table.add_column(style="bold")
     table.add_column()
     fields = ["instance_id", "name", "state", "instance_type", "env", "role", "availability_zone", "private_ip",
-              "public_ip", "image_id", "vpc_id", "subnet_id", "key_name", "platform", "launch_time",
-              "stop_protection", "termination_protection", "protected", "state_reason"]
+              "public_ip", "image_id", "vpc_id", "subnet_id", "key_name", "platform", "launch_time", "state_reason"]
     for key in fields:
         value = data.get(key)
         if value not in (None, "", []):
             table.add_row(key.replace("_", " "), styled(value))
+    table.add_row("protection", protection_text(data))
     if data.get("security_groups"):
         table.add_row("security groups", ", ".join(data["security_groups"]))
     return Panel(table, title=data.get("name") or data.get("instance_id"), expand=False)
@@ -63,7 +98,7 @@ def status_table(data: dict) -> RenderableType:
     table = Table(title=f"status checks ({data.get('impaired', 0)} impaired)", title_justify="left",
                   header_style="bold")
     for column in ("Name", "ID", "State", "System", "Instance", "Events"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in {"Name", "ID", "State"})
     for s in data.get("statuses", []):
         table.add_row(s.get("name") or "-", s["instance_id"], styled(s.get("state")), styled(s.get("system_status")),
                       styled(s.get("instance_status")), ", ".join(s.get("events") or []) or "-")
@@ -71,13 +106,29 @@ def status_table(data: dict) -> RenderableType:
 
 
 def alarms_table(data: dict) -> RenderableType:
+    return ByWidth(lambda width: _alarms_table(data, width))
+
+
+def _alarms_table(data: dict, width: int) -> RenderableType:
     table = Table(title=f"{data.get('count', 0)} alarm(s), {data.get('firing', 0)} firing", title_justify="left",
                   header_style="bold")
-    for column in ("Alarm", "State", "Metric", "Instance", "Reason"):
-        table.add_column(column, overflow="fold")
+    longest = max((len(a["name"]) for a in data.get("alarms", [])), default=5)
+    table.add_column("Alarm", overflow="fold", min_width=min(40, longest))
+    table.add_column("State", no_wrap=True)
+    if width >= NARROW:
+        table.add_column("Metric", overflow="fold")
+    table.add_column("Instance", no_wrap=True)
+    if width >= WIDE:
+        table.add_column("ID", no_wrap=True)
+    # The reason gets what is left, on one line: rich cannot shrink a no-wrap column itself.
+    used = sum(c.min_width or 0 for c in table.columns) + 5 + _longest(data, "instance_name", 10)
+    used += (14 if width >= NARROW else 0) + (19 if width >= WIDE else 0) + 3 * (len(table.columns) + 1) + 1
+    table.add_column("Reason", no_wrap=True, overflow="ellipsis", max_width=max(12, width - used))
     for a in data.get("alarms", []):
-        table.add_row(a["name"], styled(a.get("state")), a.get("metric") or "-", a.get("instance_id") or "-",
-                      escape((a.get("reason") or "")[:80]))
+        who = a.get("instance_name") or a.get("instance_id") or "-"
+        row = [a["name"], styled(a.get("state"))] + ([a.get("metric") or "-"] if width >= NARROW else []) + [who]
+        row += [a.get("instance_id") or "-"] if width >= WIDE else []
+        table.add_row(*row, escape(" ".join((a.get("reason") or "").split())[:200]))
     if data.get("has_more_results"):
         table.caption = f"showing {len(data.get('alarms', []))} of {data.get('count')}; ask for firing alarms to narrow it"
     return table
@@ -164,14 +215,27 @@ def action_view(data: dict) -> RenderableType:
 
 
 def sops_view(data: dict) -> RenderableType:
+    return ByWidth(lambda width: _sops_view(data, width))
+
+
+def _sops_view(data: dict, width: int) -> RenderableType:
     results = data.get("results", [])
     if not results:
         return Text("no SOP matched", style="yellow")
+    if width < NARROW:  # a list, so the path keeps its own whole line and the excerpt wraps at words
+        lines: list[RenderableType] = []
+        for n, r in enumerate(results, 1):
+            lines.append(Text.assemble((f"{n}. {r['title']}", "bold"), f"  {r['score']:.2f}"))
+            lines.append(Padding(Text(short_path(str(r["source"])), style="dim", no_wrap=True, overflow="ellipsis"),
+                                 (0, 0, 0, 3)))
+            if r.get("excerpt"):
+                lines.append(Padding(Text(r["excerpt"][:200]), (0, 0, 0, 3)))
+        return Group(*lines)
     table = Table(header_style="bold", show_edge=False)
     for column in ("#", "SOP", "Score", "Excerpt"):
         table.add_column(column, overflow="fold")
     for n, r in enumerate(results, 1):
-        table.add_row(str(n), f"{r['title']}\n[dim]{escape(str(r['source']))}[/dim]", f"{r['score']:.2f}",
+        table.add_row(str(n), f"{r['title']}\n[dim]{escape(short_path(str(r['source'])))}[/dim]", f"{r['score']:.2f}",
                       escape(r.get("excerpt", "")[:160]))
     return table
 
