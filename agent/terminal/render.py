@@ -242,13 +242,22 @@ def _sops_view(data: dict, width: int) -> RenderableType:
 
 def history_table(entries: list[Any]) -> RenderableType:
     """Audit rows, oldest first: who asked for what, what was decided, and what happened, uncut."""
+    return ByWidth(lambda width: _history_table(entries, width))
+
+
+def _history_table(entries: list[Any], width: int) -> RenderableType:
+    narrow = width < NARROW
     table = Table(header_style="bold", show_edge=False)
     for column in ("When (UTC)", "Who", "Tool", "Targets", "Decision", "Outcome"):
-        table.add_column(column, overflow="fold", no_wrap=column == "When (UTC)")
+        table.add_column(column, overflow="fold", no_wrap=column in {"When (UTC)", "Decision"})
     for e in entries:
         names = ", ".join(t.get("name") or t.get("instance_id") or "?" for t in e.targets) or "-"
-        table.add_row(e.ts.replace("T", " ")[:19], escape(e.caller), e.tool, escape(names),
-                      styled(e.decision), escape(e.outcome))
+        # Narrow: the client's version and the tools' common suffix are what a person can spare.
+        who = e.caller.split("/")[0].removeprefix("aiops-") if narrow else e.caller
+        tool = e.tool.removesuffix("_instances") if narrow else e.tool
+        when = e.ts.replace("T", " ")[5:16] if narrow else e.ts.replace("T", " ")[:19]
+        table.add_row(when, escape(who), tool, escape(names), styled(e.decision),
+                      escape(e.outcome))
     return table
 
 
