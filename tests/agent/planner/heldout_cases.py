@@ -137,3 +137,72 @@ HELDOUT_2 = [
      call("reboot_instances", instances=["edge-proxy-nyc", "edge-proxy-lon", "billing-worker-1", "billing-worker-2",
                                          "mongo-shard-a"])),
 ]
+
+# Third batch, on fleet F (`heldout_fleet_3`): written before any of the typo, casual-verb,
+# negation, Korean alarm-state, tag-word and log-group changes, and never tuned on (the
+# tuning cases are in planner_cases_typos.py, on another fleet).
+HELDOUT_3 = [
+    # misspelt verbs
+    ("stpo checkout-web-2", call("stop_instances", instances=["checkout-web-2"])),
+    ("rebot notify-svc", call("reboot_instances", instances=["notify-svc"])),
+    ("reboooot runner-7", call("reboot_instances", instances=["runner-7"])),
+    ("strat load-gen", call("start_instances", instances=["load-gen"])),
+    ("terminte feature-box", call("terminate_instances", instances=["feature-box"])),
+    ("restat checkout-web-1", call("reboot_instances", instances=["checkout-web-1"])),
+    ("plz sotp runner-7", call("stop_instances", instances=["runner-7"])),
+    ("reboto the ledger db", call("reboot_instances", instances=["ledger-db"])),
+    ("terminat notify-svc", call("terminate_instances", instances=["notify-svc"])),
+    ("stop the shop servers", call("stop_instances", instances=["shop-frontend"])),
+    ("stop stats-collector", call("stop_instances", instances=["stats-collector"])),
+    # casual verb phrases
+    ("give checkout-web-1 a restart", call("reboot_instances", instances=["checkout-web-1"])),
+    ("give runner-7 a reboot", call("reboot_instances", instances=["runner-7"])),
+    ("bounce notify-svc", call("reboot_instances", instances=["notify-svc"])),
+    ("cycle checkout-web-2", call("reboot_instances", instances=["checkout-web-2"])),
+    ("shut feature-box down", call("stop_instances", instances=["feature-box"])),
+    ("power off notify-svc", call("stop_instances", instances=["notify-svc"])),
+    ("spin up load-gen", call("start_instances", instances=["load-gen"])),
+    ("fire up load-gen please", call("start_instances", instances=["load-gen"])),
+    ("take feature-box offline", call("stop_instances", instances=["feature-box"])),
+    ("give notify-svc a kick", call("reboot_instances", instances=["notify-svc"])),
+    # "don't need it" is no negation; a real one still is
+    ("kill feature-box, we don't need it anymore", call("terminate_instances", instances=["feature-box"])),
+    ("kill notify-svc, it's no longer needed", call("terminate_instances", instances=["notify-svc"])),
+    ("terminate load-gen, not needed anymore", call("terminate_instances", instances=["load-gen"])),
+    ("don't stop checkout-web-1", clarify()),
+    ("do not terminate ledger-db", clarify()),
+    ("feature-box 중지하지 마", clarify()),
+    # Korean verbs with a syllable dropped or doubled
+    ("notify-svc 재부트 해줘", call("reboot_instances", instances=["notify-svc"])),
+    ("runner-7 재부팅팅 해줘", call("reboot_instances", instances=["runner-7"])),
+    ("feature-box 중지지 해줘", call("stop_instances", instances=["feature-box"])),
+    ("load-gen 시작작 해줘", call("start_instances", instances=["load-gen"])),
+    # Korean alarm states
+    ("알람 상태인 알람 보여줘", call("list_alarms", state="ALARM")),
+    ("경보 중인 알람 목록", call("list_alarms", state="ALARM")),
+    ("OK 상태 알람 목록", call("list_alarms", state="OK")),
+    ("데이터 부족 알람 보여줘", call("list_alarms", state="INSUFFICIENT_DATA")),
+    ("정상 상태인 알람만", call("list_alarms", state="OK")),
+    ("울리고 있는 알람", call("list_alarms", state="ALARM")),
+    # a tag value said in passing does not replace the named instance
+    ("show cpu for checkout-web-1 over the last hour, ops is asking",
+     call("get_metric_statistics", instance="checkout-web-1", metric="CPUUtilization", minutes=60)),
+    ("network in of runner-7 for the dev review",
+     call("get_metric_statistics", instance="runner-7", metric="NetworkIn")),
+    ("cpu of notify-svc, test is failing",
+     call("get_metric_statistics", instance="notify-svc", metric="CPUUtilization")),
+    ("prod is slow, cpu for checkout-web-2 last 30 minutes",
+     call("get_metric_statistics", instance="checkout-web-2", metric="CPUUtilization", minutes=30)),
+    # log groups
+    ("list the log groups", call("list_log_groups")),
+    ("what log groups are there", call("list_log_groups")),
+    ("로그 그룹 목록", call("list_log_groups")),
+    ("로그 그룹 뭐 있어?", call("list_log_groups")),
+    ("show log groups starting with /ci", call("list_log_groups", prefix="/ci")),
+    ("errors in the ci runner logs", call("search_logs", log_group="/ci/runner", pattern="ERROR")),
+    # words one letter from a verb that are not verbs
+    ("show stats-collector", call("describe_instance", instance="stats-collector")),
+    ("shop frontend cpu", call("get_metric_statistics", instance="shop-frontend", metric="CPUUtilization")),
+    ("what state is load-gen in", call("get_instance_status", instances=["load-gen"])),
+    ("steps to recover a full disk", call("search_sops", query=Contains("disk"))),
+]
