@@ -5,9 +5,10 @@ from __future__ import annotations
 import difflib
 from datetime import UTC, datetime, timedelta
 
-from mcp_server.models import LogEvent, LogSearchResult
+from mcp_server.models import LogEvent, LogGroup, LogGroupList, LogSearchResult
 
 MAX_LIMIT = 500
+MAX_GROUPS = 200
 MAX_MINUTES = 30 * 24 * 60
 
 
@@ -20,6 +21,30 @@ def list_log_groups(logs) -> list[str]:
     for page in logs.get_paginator("describe_log_groups").paginate():
         names.extend(g["logGroupName"] for g in page.get("logGroups", []))
     return names
+
+
+def describe_log_groups(logs, prefix: str = "", limit: int = MAX_GROUPS) -> LogGroupList:
+    """The log groups whose name starts with `prefix`: size, retention and creation time of each."""
+    prefix = (prefix or "").strip()
+    if len(prefix) > 512:
+        raise ValueError("prefix is longer than a log group name can be (512 characters)")
+    kwargs = {"logGroupNamePrefix": prefix} if prefix else {}
+    groups: list[LogGroup] = []
+    for page in logs.get_paginator("describe_log_groups").paginate(**kwargs):
+        groups.extend(_group(raw) for raw in page.get("logGroups", []))
+        if len(groups) > limit:
+            break
+    groups.sort(key=lambda g: g.name)
+    return LogGroupList(prefix=prefix, count=min(len(groups), limit), log_groups=groups[:limit],
+                        has_more_results=len(groups) > limit)
+
+
+def _group(raw: dict) -> LogGroup:
+    created = raw.get("creationTime")
+    return LogGroup(
+        name=raw["logGroupName"], stored_bytes=raw.get("storedBytes"), retention_days=raw.get("retentionInDays"),
+        created=datetime.fromtimestamp(created / 1000, UTC).isoformat(timespec="seconds") if created else None,
+    )
 
 
 def search_logs(

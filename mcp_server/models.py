@@ -155,6 +155,20 @@ class LogSearchResult(Result):
     has_more_results: bool = False
 
 
+class LogGroup(Result):
+    name: str = Field(description="Log group name, e.g. /aws/ec2/web; pass it to search_logs")
+    stored_bytes: int | None = Field(None, description="Bytes stored in the group")
+    retention_days: int | None = Field(None, description="Days events are kept; null: kept forever")
+    created: str | None = Field(None, description="When the group was created (ISO 8601, UTC)")
+
+
+class LogGroupList(Result):
+    prefix: str = Field(description="The name prefix asked for; empty for every group")
+    count: int
+    log_groups: list[LogGroup] = Field(description="Groups in name order")
+    has_more_results: bool = Field(False, description="True when more groups match than were returned")
+
+
 class CostLine(Result):
     key: str = Field(description="Service name (or 'Total')")
     amount: float

@@ -15,6 +15,7 @@ from mcp_server.inventory import resolve_targets
 from mcp_server.models import (
     AlarmList,
     CostReport,
+    LogGroupList,
     LogSearchResult,
     MetricSeries,
     SopHitResult,
@@ -73,6 +74,16 @@ async def search_logs(
     return await run_aws(s, logs.search_logs, s.clients.logs, log_group, pattern, minutes, limit, service="CloudWatch Logs")
 
 
+async def list_log_groups(
+    ctx: Context,
+    prefix: Annotated[str | None, Field(description="Only groups whose name starts with this, e.g. /aws/ec2; "
+                                                    "empty for all")] = None,
+) -> LogGroupList:
+    """List CloudWatch Logs groups (name, stored bytes, retention, created), to pick one for search_logs."""
+    s = state_of(ctx)
+    return await run_aws(s, logs.describe_log_groups, s.clients.logs, prefix or "", service="CloudWatch Logs")
+
+
 async def get_cost_and_usage(
     ctx: Context,
     start: Annotated[str | None, Field(description="First day, YYYY-MM-DD; default the 1st of this month")] = None,
@@ -118,7 +129,7 @@ LOG_GROUPS_URI = "aiops://log-groups/{prefix}"
 
 
 def register(mcp: MCPServer) -> None:
-    for fn in (list_alarms, search_logs, get_cost_and_usage, search_sops):
+    for fn in (list_alarms, search_logs, list_log_groups, get_cost_and_usage, search_sops):
         mcp.add_tool(fn, annotations=READ_ONLY, meta=read_meta())
     mcp.add_tool(get_metric_statistics, annotations=READ_ONLY, meta=read_meta("instance"))
 

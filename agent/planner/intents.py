@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.planner import vocab
+from agent.planner import fuzzy, vocab
 from agent.planner.textnorm import mask
 
 ACTION_TOOLS = {"start": "start_instances", "stop": "stop_instances", "reboot": "reboot_instances",
@@ -62,6 +62,8 @@ _CLAUSE_QUESTION = re.compile(r"(?:is|are|was|were|what|which|how|why|when|who|d
 _NOUN_USE = re.compile(r"(?<!\bdo )(?<!\bperform )(?<!\btrigger )(?<!\bschedule )(?<!\bissue )(?<!\binitiate )"
                        r"(?<!\bexecute )(?<!\bneed )(?<!\bneeds )(?<!\bwant )(?:\b(?:the|a|an|this|that|last|latest|recent|previous|"
                        r"its|their|his|her|our|my|your|of|about|after|before|since|during)|'s) $")
+# "give web-1 a restart", "give it a quick kick": the verb's noun after "give ... a" is the command.
+_GIVE_A = re.compile(r"\bgive\s+(?:\S+\s+){1,4}?an?\s+(?:(?:quick|good|fast|gentle|little|hard|soft|proper)\s+)?$")
 # A line that opens like a question asks about an action rather than ordering it.
 _QUESTION = re.compile(r"^(?:why|when|did|does|was|were|has|have|had|is|are|who|should (?:i|we)|shall (?:i|we)"
                        r"|would (?:i|we))\b")
@@ -117,12 +119,21 @@ def analyse(text: str, demote: frozenset[str] = frozenset()) -> Analysis:
         cues = scanner.scan(result.rest)
         if attr == "reads" and demote:
             cues = _demote(cues, result, demote)
+        if attr == "actions":
+            cues += _misspelt(mask(result.rest, [(c.start, c.end) for c in cues]), demote)
         setattr(result, attr, cues)
         result.rest = mask(result.rest, [(c.start, c.end) for c in cues])
     if _STATUS_QUESTION.match(text):
         result.reads.append(Cue("status", 0, 2))
     _settle_verbs(result)
     return result
+
+
+def _misspelt(rest: str, demote: frozenset[str]) -> list[Cue]:
+    """Verbs typed with a slip ("stpo", "rebot", "재부트"), from words no earlier pass claimed that are
+    neither inventory words nor read words ("stats", "state" stay what they are)."""
+    found = fuzzy.misspelt_verbs(rest, demote | vocab.STOPWORDS) + fuzzy.korean_verbs(rest)
+    return [Cue(action, start, end) for action, start, end in found if not _READS.scan(rest[start:end])]
 
 
 _GENERIC_READS = frozenset({"show", "which", "status_weak", "cost_weak"})
@@ -148,7 +159,11 @@ def _settle_verbs(result: Analysis) -> None:
     reboot", "should I stop it?") ask about an action, so they become a status question, except
     after a hypothetical, where "what if I stopped db-1" is exactly a dry run of that verb."""
     hypothetical = result.has("dryrun")
-    nouns = [c for c in result.actions if _NOUN_USE.search(result.text[:c.start])]
+    given = [c for c in result.actions if _GIVE_A.search(result.text[:c.start])]
+    if given:  # "give" is then part of the verb, not a request to show something
+        gives = {_GIVE_A.search(result.text[:c.start]).start() for c in given}
+        result.reads = [r for r in result.reads if r.start not in gives]
+    nouns = [c for c in result.actions if c not in given and _NOUN_USE.search(result.text[:c.start])]
     past = [c for c in result.actions if c.label.startswith("past_") and c not in nouns]
     present = [c for c in result.actions if c not in past and c not in nouns]
     if hypothetical and not present:

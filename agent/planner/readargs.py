@@ -48,10 +48,13 @@ _STATISTICS = [
 ]
 _STAT_RE = [(name, re.compile(p)) for name, p in _STATISTICS]
 _ALARM_STATES = [
-    ("INSUFFICIENT_DATA", r"insufficient(?: data)?|no data|missing data|not enough data|데이터 ?(?:부족|없)|불충분"),
-    ("OK", r"(?:in|state|are|is) ok\b|\bok (?:state|alarms?)|\bresolved|\bcleared|정상|해제된"),
+    ("INSUFFICIENT_DATA", r"insufficient(?: data)?|no data|missing data|not enough data|데이터(?:가|는)? ?(?:부족|없)|불충분"),
+    ("OK", r"(?:in|state|are|is) ok\b|\bok (?:state|alarms?|상태|인)|\bresolved|\bcleared|정상|해제된|오케이 ?상태"),
+    # "알람 상태" alone is "the alarms' status"; the state is meant when it qualifies alarms
+    # ("알람 상태인 알람", "alarm 상태의 경보") or with "중" ("경보 중인").
     ("ALARM", r"firing|on fire|in alarm|alarm state|alarming|triggered|\bfired|breach|\bactive|going off|"
-              r"ringing|what'?s (?:wrong|broken)|anything (?:wrong|broken)|울리|발생|활성|트리거|장애|울린"),
+              r"ringing|what'?s (?:wrong|broken)|anything (?:wrong|broken)|울리|발생|활성|트리거|장애|울린|"
+              r"(?:알람|경보|alarm) ?상태(?:인|의|에 ?있는|로 ?된| ?(?:알람|경보|알림))|(?:알람|경보) ?중(?:인|이|$)"),
 ]
 _ALARM_RE = [(name, re.compile(p)) for name, p in _ALARM_STATES]
 
@@ -125,6 +128,30 @@ def log_pattern(text: str, raw: str) -> str | None:
 def log_limit(text: str) -> int | None:
     m = _LIMIT.search(text)
     return max(1, min(int(m.group(1) or m.group(2)), 10000)) if m else None
+
+
+_GROUP_LISTING = re.compile(r"\blog ?groups\b|로그 ?그룹")
+_LISTING_WORD = re.compile(r"\b(?:list|which|what|show|all|every|available|have|there|names?|get|give|display)\b|"
+                           r"목록|리스트|뭐|무엇|어떤|있|전부|모든|모두|보여|알려|나열")
+# Words that ask for the events in a group, not for the groups.
+_EVENTS_WORD = re.compile(r"\b(?:tail|grep|search|events?|lines?|messages?|entries|contents?|errors?|exceptions?|"
+                          r"warn\w*|minutes?|hours?|mins?|since)\b|에러|오류|예외|경고|찾아|검색|내용|분|시간")
+_PREFIX = re.compile(r"(?i)(?:starting with|beginning with|that start with|prefixed(?: with)?|prefix|under|"
+                     r"named|matching|like)\s+[\"']?([A-Za-z0-9_./#-]+)|(/[A-Za-z0-9_./#-]*)|"
+                     r"([A-Za-z0-9_./#-]+)\s?(?:로|으로) 시작하는")
+
+
+def log_group_listing(text: str, raw: str) -> tuple[bool, str | None]:
+    """(True, prefix or None) when the request asks which log groups exist ("list the log groups",
+    "로그 그룹 목록"), not for the events inside one."""
+    if not _GROUP_LISTING.search(text) or _EVENTS_WORD.search(text):
+        return False, None
+    rest = _GROUP_LISTING.sub(" ", text)
+    m = _PREFIX.search(raw)
+    prefix = next((g for g in m.groups() if g), None) if m else None
+    if not (prefix or _LISTING_WORD.search(rest) or not re.search(r"[a-z0-9\uac00-\ud7a3]", rest)):
+        return False, None
+    return True, (prefix.rstrip("*") or None) if prefix else None
 
 
 _GROUP_SPLIT = re.compile(r"[/\-_.\s]+")

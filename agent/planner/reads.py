@@ -91,6 +91,9 @@ def _alarms(req: Request) -> PlannedCall:
 
 
 def _logs(req: Request) -> PlannedCall | Clarification:
+    listing, prefix = readargs.log_group_listing(req.norm, req.raw[:2000])
+    if listing:
+        return PlannedCall(tool="list_log_groups", arguments={"prefix": prefix} if prefix else {})
     if req.context.log_groups is None:
         # Only a log request needs the group names: the caller fetches them and asks again.
         return Clarification(message="Which log group?", needs="log_groups")

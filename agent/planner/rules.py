@@ -77,7 +77,7 @@ def plan(text: str, context: PlanningContext, today: date) -> PlannedCall | Clar
 
 
 QUALIFIED_ACTION = re.compile(
-    r"(?:^|[,;(]\s*|\band\s+|\bbut\s+)not\b|\b(?:excluding|other than|all but|rather than|instead of|"
+    r"(?:^|[,;(]\s*|\band\s+|\bbut\s+)not\b(?! (?:needed|required|used|in use|wanted)\b)|\b(?:excluding|other than|all but|rather than|instead of|"
     r"leave|leaving|without touching|keep|keeping|unless|if|whenever|once|after|before|until|tomorrow|"
     r"tonight|later|at \d|in \d+ ?(?:min|minutes?|hours?|h|m)\b|every (?:day|night|hour|morning|evening|"
     r"week|\d)|daily|nightly)\b"

@@ -242,10 +242,13 @@ def excluded_hits(found: Found, cues: list[tuple[int, int, bool]]) -> set[Hit]:
     return out
 
 
-def combine(index: InventoryIndex, found: Found, excluded: set[Hit], everything: bool) -> Resolution:
+def combine(index: InventoryIndex, found: Found, excluded: set[Hit], everything: bool,
+            reading: bool = False) -> Resolution:
     """One set of instances from the hits. Names add up; group words intersect within a phrase
     ("prod web") and phrases joined by "and" add up; an environment narrows everything. A name
-    next to group words that do not contain it ("web-1 ... the db server") is a contradiction."""
+    next to group words that do not contain it ("stop web-1 ... the db server") is a contradiction
+    for an action; for a read (`reading`) the name wins, because a tag word said in passing ("cpu
+    for api-1, ops is asking") is about who asks, and reading the named host harms nothing."""
     hits = [h for h in found.hits if h not in excluded]
     drop = set().union(*(h.members for h in excluded)) if excluded else set()
     named = set().union(*(h.members for h in hits if h.kind in ("id", "name")))
@@ -254,7 +257,7 @@ def combine(index: InventoryIndex, found: Found, excluded: set[Hit], everything:
         return Resolution(_ordered(named - drop), explicit=True)
     grouped, reason = _grouped(index, found, groups)
     if named and not (found.plural or everything):
-        if named <= grouped or not groups:
+        if named <= grouped or not groups or reading:
             return Resolution(_ordered(named - drop), explicit=True)
         labels = ", ".join(sorted(index.label(i) for i in named))
         words = " ".join(repr(h.word) for h in groups)
@@ -294,7 +297,7 @@ def _ordered(members: set[int]) -> list[int]:
 def resolve(index: InventoryIndex, found: Found, analysis: Analysis, norm: str) -> Resolution:
     """The instances the request's words name, less those an "except …" clause takes out."""
     cues = [(c.start, c.end, not norm[c.start:c.end].isascii()) for c in analysis.guards if c.label == "exclude"]
-    return combine(index, found, excluded_hits(found, cues), analysis.quantified)
+    return combine(index, found, excluded_hits(found, cues), analysis.quantified, reading=not analysis.actions)
 
 
 def sample_names(index: InventoryIndex, states: set[str] | None, n: int = 8) -> list[str]:

@@ -16,6 +16,9 @@ _GAP = r"(?=(?:\s+\S+){0,3}?\s+"
 # "종료 보호" termination protection, "시작 시간" start time), not a command.
 _KO_NOUN = r"(?! ?(?:이력|기록|히스토리|내역|횟수|시간|시각|일자|날짜|로그|보호|정책|방지|예정|스크립트|파일|설정|옵션))"
 
+# What "we don't need ..." is about: the machine (a pronoun or a blanked name), not an action.
+_NEEDED = r"(?:it|this|that|them|these|those|\x01+|(?:the |this |that )?[\w-]+ any ?more)(?![\w-])"
+
 # Pass 1: flags that change how everything else is read. Checked before verbs, so that
 # "what would happen if" and "how do I" are not mistaken for commands.
 GUARD_CUES: list[tuple[str, str]] = [
@@ -49,7 +52,8 @@ GUARD_CUES: list[tuple[str, str]] = [
     ("exclude", r"except(?: for)?"), ("exclude", r"excluding"), ("exclude", r"other than"),
     ("exclude", r"apart from"), ("exclude", r"but not"), ("exclude", r"빼고"), ("exclude", r"제외(?:하고|한)?"),
     ("exclude", r"말고"),
-    ("negate", r"(?:please )?don'?t"), ("negate", r"do not"), ("negate", r"never"), ("negate", r"shouldn'?t"),
+    # "we don't need it anymore" says why, it does not cancel the verb.
+    ("negate", r"(?:please )?don'?t(?! need " + _NEEDED + ")"), ("negate", r"do not(?! need " + _NEEDED + ")"), ("negate", r"never"), ("negate", r"shouldn'?t"),
     ("negate", r"should not"), ("negate", r"mustn'?t"), ("negate", r"must not"), ("negate", r"no need to"),
     ("negate", r"not to"), ("negate", r"cancel"), ("negate", r"abort"), ("negate", r"avoid"),
     ("negate", r"not(?= (?:stop|start|reboot|restart|terminate|delete|kill|shut|power|turn)\b)"),
@@ -82,7 +86,8 @@ ACTION_CUES: list[tuple[str, str]] = [
     ("past_start", r"(?:시작|기동|부팅|실행)(?= ?(?:됐|되었|되어|됨|했|된 ?적))"),
     ("past_stop", r"(?:중지|정지|셧다운|중단)(?= ?(?:됐|되었|되어|됨|했|된 ?적))"),
     ("past_terminate", r"(?:종료|삭제|제거|폐기)(?= ?(?:됐|되었|되어|됨|했|된 ?적))"),
-    ("terminate", r"kill(?=.*\b(?:permanently|for good|forever)\b)"),
+    # "kill" is a stop, unless the machine is said to be done with for good.
+    ("terminate", r"kill(?=.*\b(?:permanently|for good|forever|any ?more|no longer|not needed|don'?t need)\b)"),
     ("reboot", r"(?:turn|power|switch)" + _GAP + r"off and (?:back )?on\b)"),
     ("reboot", r"re-?boot(?:s)?(?! (?:history|count|log|logs|time)\b)"), ("reboot", r"restarts?"),
     ("reboot", r"bounces?"), ("reboot", r"power[ -]?cycles?"), ("reboot", r"(?<!billing )(?<!bill )cycle"),
@@ -105,7 +110,8 @@ ACTION_CUES: list[tuple[str, str]] = [
     # "종료 보호" termination protection) excluded.
     ("reboot", r"(?:재부팅|재시작|리부팅|리부트|재기동|재가동|리스타트|다시 ?(?:시작|켜|부팅))" + _KO_NOUN),
     ("reboot", r"껐다 ?(?:가 ?)?(?:다시 ?)?켜"),
-    ("start", r"(?:시작|기동|부팅|실행)" + _KO_NOUN + r"|켜|올려|올리|살려|스타트|가동"),
+    # "로 시작하는" is "starting with"; "제부팅" is a slip for 재부팅 (reboot), read in intents, not a boot.
+    ("start", r"(?<!로 )(?<!로)(?:시작|기동|(?<![제재리])부팅|실행)" + _KO_NOUN + r"|켜|올려|올리|살려|스타트|가동"),
     ("stop", r"(?:중지|정지|중단)" + _KO_NOUN + r"|멈춰|멈추|멈춤|꺼|끄|셧다운|내려|스톱|스탑"),
     ("terminate", r"(?:종료|삭제|제거|폐기)" + _KO_NOUN + r"|없애|날려|터미네이트|지워|지우"),
 ]
@@ -126,9 +132,10 @@ READ_CUES: list[tuple[str, str]] = [
     ("metrics", r"network(?: ?(?:in|out|traffic|packets))?|traffic|bandwidth|inbound|outbound|ingress|egress"),
     ("metrics", r"bytes (?:in|out)|packets?(?: (?:in|out))?|disk(?: ?(?:reads?|writes?|io|i/o|ops|iops|bytes))?"),
     ("metrics", r"iops|read bytes|write bytes|metrics?|graphs?|charts?|usage|statuscheckfailed\w*"),
-    ("metrics", r"cpu credits?|credit (?:balance|usage)|memory|ram|mem"),
+    ("metrics", r"cpu credits?|credit (?:balance|usage)|memory|ram|mem|stats|statistics"),
     ("metrics", r"사용률|사용량|메트릭|지표|네트워크|트래픽|디스크|부하|인바운드|아웃바운드|수신|송신|씨피유|메모리|그래프|처리량"),
     ("status", r"status ?checks?|health ?checks?|status(?:es)?|health|healthy|unhealthy|reachab\w*"),
+    ("status", r"(?:what|which|current) state|state of|(?:'s|its|their) (?:current )?state"),
     ("status_weak", r"alive|responding|responsive|impaired|down|stuck|hung|unresponsive|doing"),
     ("status", r"상태|헬스|정상(?:인지|이야|이에요|입니까|인가|이니)|살아 ?있|죽었|응답"),
     ("describe", r"describe|details?|detailed|info|information|tell me about|inspect|specs?|specifications?"),

@@ -200,6 +200,31 @@ def logs_view(data: dict) -> RenderableType:
     return Group(*lines)
 
 
+def log_groups_table(data: dict) -> RenderableType:
+    where = f" starting with {data['prefix']}" if data.get("prefix") else ""
+    table = Table(title=f"{data.get('count', 0)} log group(s){where}", title_justify="left", header_style="bold")
+    for column in ("Log group", "Stored", "Retention", "Created"):
+        table.add_column(column, overflow="fold", justify="right" if column == "Stored" else "left")
+    for g in data.get("log_groups", []):
+        days = g.get("retention_days")
+        table.add_row(escape(g["name"]), _size(g.get("stored_bytes")), f"{days} days" if days else "forever",
+                      (g.get("created") or "-")[:10])
+    if data.get("has_more_results"):
+        table.caption = "list cut short; give a prefix (e.g. 'log groups starting with /aws') to see the rest"
+    return table
+
+
+def _size(count: int | None) -> str:
+    if count is None:
+        return "-"
+    value, unit = float(count), "B"
+    for bigger in ("KB", "MB", "GB", "TB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.0f} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
 def action_view(data: dict) -> RenderableType:
     status = data.get("status", "error")
     head = Text(f"{status}: {data.get('message', '')}", style=STATUS_STYLE.get(status, ""))
@@ -290,6 +315,7 @@ RENDERERS = {
     "get_metric_statistics": metric_view,
     "get_cost_and_usage": cost_view,
     "search_logs": logs_view,
+    "list_log_groups": log_groups_table,
     "search_sops": sops_view,
 }
 

@@ -13,6 +13,7 @@ EXPECTED = {
     "list_alarms": ({"state", "max"}, set(), "read"),
     "get_metric_statistics": ({"instance", "metric", "minutes", "period", "statistic"}, {"instance"}, "read"),
     "search_logs": ({"log_group", "pattern", "minutes", "limit"}, {"log_group"}, "read"),
+    "list_log_groups": ({"prefix"}, set(), "read"),
     "get_cost_and_usage": ({"start", "end", "granularity", "group_by"}, set(), "read"),
     "search_sops": ({"query", "k"}, {"query"}, "read"),
 }

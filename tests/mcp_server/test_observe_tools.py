@@ -48,6 +48,24 @@ async def test_log_search_finds_matching_lines(estate):
     assert all("ERROR" in e["message"] for e in result["events"])
 
 
+async def test_log_groups_are_listed_with_size_retention_and_age(estate, aws_env):
+    import boto3
+
+    boto3.client("logs", endpoint_url=aws_env.url, region_name="us-east-1").put_retention_policy(
+        logGroupName="/app/api", retentionInDays=14)
+    async with in_memory_client() as client:
+        everything = (await client.call_tool("list_log_groups", {})).structured_content
+        app = (await client.call_tool("list_log_groups", {"prefix": "/app/"})).structured_content
+        none = (await client.call_tool("list_log_groups", {"prefix": "/nothing-here"})).structured_content
+    names = [g["name"] for g in everything["log_groups"]]
+    assert "/app/api" in names and names == sorted(names) and everything["count"] == len(names)
+    api = next(g for g in everything["log_groups"] if g["name"] == "/app/api")
+    assert api["retention_days"] == 14 and api["created"].startswith("20") and api["stored_bytes"] is not None
+    assert app["log_groups"] and all(g["name"].startswith("/app/") for g in app["log_groups"])
+    assert len(app["log_groups"]) < len(names)
+    assert none == {"prefix": "/nothing-here", "count": 0, "log_groups": [], "has_more_results": False}
+
+
 async def test_cost_by_service(estate):
     async with in_memory_client() as client:
         result = (await client.call_tool("get_cost_and_usage", {})).structured_content
@@ -61,6 +79,7 @@ async def test_cost_by_service(estate):
     [
         ("search_logs", {"log_group": "/app/nope"}, "ResourceNotFoundException: log group '/app/nope' does not exist"),
         ("search_logs", {"log_group": "/app/api", "minutes": -5}, "minutes must be between"),
+        ("list_log_groups", {"prefix": "/" * 600}, "longer than a log group name"),
         ("get_cost_and_usage", {"start": "2999-01-01"}, "in the future"),
         ("get_cost_and_usage", {"start": "last tuesday"}, "must be a date"),
         ("get_cost_and_usage", {"granularity": "HOURLY"}, "MONTHLY or DAILY"),

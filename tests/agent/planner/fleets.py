@@ -151,3 +151,40 @@ def heldout_fleet_2() -> PlanningContext:
     ]
     groups = ["/proxy/access", "/billing/worker", "/aws/vpn/tunnel", "/staging/app"]
     return PlanningContext(instances=items, log_groups=groups)
+
+
+def heldout_fleet_3() -> PlanningContext:
+    """Fleet F: for the third held-out batch (typos, casual verbs, Korean alarm states, log groups).
+    Env tags use ordinary English words (ops, dev, test, prod), and some names sit one letter
+    away from a verb ("shop", "stats"), so a fuzzy verb reader that over-reaches shows."""
+    items = [
+        _item("checkout-web-1", role="web", env="prod"),
+        _item("checkout-web-2", role="web", env="prod"),
+        _item("ledger-db", "running", "r5.large", role="db", env="prod", aiops__protected="true"),
+        _item("runner-7", role="ci", env="ops"),
+        _item("feature-box", role="sandbox", env="dev"),
+        _item("load-gen", "stopped", role="loadtest", env="test"),
+        _item("notify-svc", role="notify", env="test"),
+        _item("stats-collector", role="metrics", env="prod"),
+        _item("shop-frontend", role="shop", env="prod"),
+    ]
+    groups = ["/ops/audit", "/checkout/web", "/ledger/db/slow", "/ci/runner"]
+    return PlanningContext(instances=items, log_groups=groups)
+
+
+def tagword_fleet() -> PlanningContext:
+    """Fleet G, the tuning fleet for typos, casual verbs and tag words: env tags are everyday words
+    (ops, dev, test, prod), and names sit near verbs and read words ("state-sync", "stepper")."""
+    items = [
+        _item("api-1", role="api", env="prod"),
+        _item("api-2", role="api", env="prod"),
+        _item("web-1", role="web", env="prod"),
+        _item("db-main", "running", "r5.large", role="db", env="prod", aiops__protected="true"),
+        _item("tools-1", role="tools", env="ops"),
+        _item("dev-vm", role="sandbox", env="dev"),
+        _item("qa-box", "stopped", role="qa", env="test"),
+        _item("state-sync", role="sync", env="ops"),
+        _item("stepper", "stopped", role="batch", env="dev"),
+    ]
+    groups = ["/app/api", "/aws/ec2/web", "/ops/tools", "/aws/lambda/state-sync"]
+    return PlanningContext(instances=items, log_groups=groups)

@@ -18,20 +18,21 @@ from tests.agent.planner.fleets import (
     generated_fleet,
     heldout_fleet,
     heldout_fleet_2,
+    heldout_fleet_3,
     instance_id,
     sandbox_fleet,
     second_fleet,
     styled_fleet,
 )
-from tests.agent.planner.heldout_cases import HELDOUT, HELDOUT_2
+from tests.agent.planner.heldout_cases import HELDOUT, HELDOUT_2, HELDOUT_3, HELDOUT_4
 from tests.agent.planner.planner_cases import MAIN, MAIN_KO
 from tests.agent.planner.planner_cases_other import SECOND, THIRD
 
 FLEET_A, FLEET_B, FLEET_C, FLEET_D = sandbox_fleet(), second_fleet(), heldout_fleet(), styled_fleet()
-FLEET_E = heldout_fleet_2()
+FLEET_E, FLEET_F = heldout_fleet_2(), heldout_fleet_3()
 TOOLS = {"list_instances", "describe_instance", "get_instance_status", "start_instances", "stop_instances",
          "reboot_instances", "terminate_instances", "list_alarms", "get_metric_statistics", "search_logs",
-         "get_cost_and_usage", "search_sops"}
+         "get_cost_and_usage", "search_sops", "list_log_groups"}
 MUTATING = {"start_instances", "stop_instances", "reboot_instances", "terminate_instances"}
 DESTRUCTIVE = MUTATING - {"start_instances"}
 
@@ -72,7 +73,8 @@ def test_tables_are_big_and_bilingual():
     assert len(HELDOUT) + len(HELDOUT_2) >= 40
 
 
-@pytest.mark.parametrize(("table", "fleet"), [(HELDOUT, FLEET_C), (HELDOUT_2, FLEET_E)], ids=["batch1", "batch2"])
+@pytest.mark.parametrize(("table", "fleet"), [(HELDOUT, FLEET_C), (HELDOUT_2, FLEET_E), (HELDOUT_3, FLEET_F),
+                                              (HELDOUT_4, FLEET_E)], ids=["batch1", "batch2", "batch3", "batch4"])
 def test_heldout_accuracy_floor(table, fleet):
     """Phrasings written before they were run, on fleets the tables never use. A floor, not a target:
     a miss is a finding about generalisation, not a case to special-case."""
