@@ -159,9 +159,22 @@ def sops_view(data: dict) -> RenderableType:
     for column in ("#", "SOP", "Score", "Excerpt"):
         table.add_column(column, overflow="fold")
     for n, r in enumerate(results, 1):
-        table.add_row(str(n), f"{r['title']}\n[dim]{escape(str(r['source']))}[/dim]", f"{r['score']:.2f}",
-                      escape(r.get("excerpt", "")[:160]))
-    return table
+        score = f"{r['score']:.2f}" + ("\n[yellow]weak[/yellow]" if r.get("weak") else "")
+        table.add_row(str(n), f"{r['title']}\n[dim]{escape(str(r['source']))}[/dim]", score,
+                      escape(cut_at_word(r.get("excerpt", ""), 160)))
+    if not results[0].get("weak"):
+        return table
+    from sop.ranking import weak_note
+
+    return Group(table, Text(weak_note(results[0]["score"]), style="yellow"))
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """At most `limit` characters, never ending mid-word: 'Retention for…', not 'Retention for datab'."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(" ,;:.") + "…"
 
 
 def history_table(entries: list[Any]) -> RenderableType:
