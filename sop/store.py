@@ -18,12 +18,11 @@ from typing import Any
 
 from sop.errors import SopError
 from sop.files import Candidate, doc_id_for, expand, fingerprint, read_sop
-from sop.korean import with_gloss
 from sop.markdown import FrontMatterError, ParsedSop, parse_sop
 from sop.models import AddReport, FileOutcome, SopDocument, SopHit
 from sop.ranking import FUSED, LexicalIndex, Weights, rank, squash, strip_boilerplate
 from sop.results import build_hits, build_lexical
-from sop.vectors import SIGNATURE, embed_documents, load_models, mixed_similarity, query_vector
+from sop.vectors import SIGNATURE, embed_documents, lexical_text, load_models, mixed_similarity, query_vector
 
 __all__ = ["SopError", "SopStore"]
 
@@ -71,6 +70,9 @@ class SopStore:
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: tuple[int, int] | None = None
         self.weights: Weights = FUSED
+        # The REPL warms the store on a thread while a command may open it on another.
+        self._open_lock = threading.RLock()
+        self._ready = False  # opened, re-embedded if it had to be, and the library in step
 
     @classmethod
     def shared(cls, home: Path, *, known_tools: Collection[str] | None = None) -> SopStore:
@@ -99,8 +101,20 @@ class SopStore:
     # -- opening -------------------------------------------------------------------------------
 
     def _open(self) -> Any:
-        if self._collection is not None:
+        if self._ready:
             return self._collection
+        with self._open_lock:
+            # Re-entered from _sync_library on this thread: the collection is set, not yet ready.
+            if not self._ready and self._collection is None:
+                try:
+                    self._open_locked()
+                except BaseException:
+                    self._collection = None  # the next use tries again from the start
+                    raise
+                self._ready = True
+            return self._collection
+
+    def _open_locked(self) -> None:
         marker = self._check_marker()
         from sop.minilm import ensure_offline
 
@@ -129,7 +143,6 @@ class SopStore:
             self._touch_marker(embedding=SIGNATURE)
         if self._index_library and marker.get("library") != self._library_fingerprint():
             self._sync_library()
-        return self._collection
 
     def _check_marker(self) -> dict[str, Any]:
         if self.path.exists() and not self.path.is_dir():
@@ -340,7 +353,7 @@ class SopStore:
             for chunk, distance in zip(found["ids"][0], found["distances"][0], strict=True)
         ]
         # BM25 and the name match read Korean through its English gloss (sop/korean.py).
-        ranked = rank(with_gloss(query), hits, index, min(k, MAX_K), self.weights)
+        ranked = rank(lexical_text(query), hits, index, min(k, MAX_K), self.weights)
         return build_hits(collection, ranked, EXCERPT_CHARS)
 
     @staticmethod

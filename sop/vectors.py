@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from sop.errors import SopError
-from sop.korean import gloss, has_hangul, non_hangul
+from sop.korean import gloss, has_hangul, non_hangul, with_gloss
 from sop.minilm import DIMENSIONS as MINILM_DIMENSIONS
 from sop.minilm import MODEL_SHA256, ModelError, load_minilm
 from sop.use import DIMENSIONS as USE_DIMENSIONS
@@ -30,6 +30,7 @@ from sop.use import WEIGHTS_SHA256, load_multilingual
 DIMENSIONS = MINILM_DIMENSIONS + USE_DIMENSIONS
 ENGLISH_MIX = 0.7
 KOREAN_MIX = 0.5
+GLOSS = True  # bench/bench_sop.py turns these knobs to compare the models side by side
 # What a stored vector is made of: a store built with anything else is re-embedded (sop/reindex.py).
 SIGNATURE = f"minilm:{MODEL_SHA256[:16]}+use-m3:{WEIGHTS_SHA256[:16]}/v1"
 _HALF = 1.0 / math.sqrt(2.0)
@@ -50,7 +51,7 @@ def document_vectors(texts: list[str]) -> np.ndarray:
 def query_vector(text: str) -> tuple[np.ndarray, float]:
     """(vector to search with, factor that turns Chroma's cosine into the mixed similarity)."""
     if has_hangul(text):
-        english_text = " ".join(f"{non_hangul(text)} {gloss(text)}".split()) or text
+        english_text = (" ".join(f"{non_hangul(text)} {gloss(text)}".split()) or text) if GLOSS else text
         mix = KOREAN_MIX
     else:
         english_text, mix = text, ENGLISH_MIX
@@ -59,6 +60,11 @@ def query_vector(text: str) -> tuple[np.ndarray, float]:
     vector = np.concatenate([mix * english, (1.0 - mix) * multilingual])
     # cos_chroma = (mix*cos_m + (1-mix)*cos_u) * HALF / |vector|
     return vector, float(np.linalg.norm(vector)) / _HALF
+
+
+def lexical_text(query: str) -> str:
+    """What BM25 and the name match read: Korean through its English gloss (sop/korean.py)."""
+    return with_gloss(query) if GLOSS else query
 
 
 def mixed_similarity(distance: float, factor: float) -> float:
