@@ -36,7 +36,8 @@ CASES_FILE = ROOT / "tests" / "sop" / "alert_cases.yaml"
 HOLDOUT_FILE = ROOT / "tests" / "sop" / "holdout_cases.yaml"
 TUNING = ("prometheus", "library", "korean", "korean_dev")
 # (English mix, Korean mix, glossary): see sop/vectors.py.
-VARIANTS = {"minilm": (1.0, 1.0, False), "use": (0.0, 0.0, False), "both": (0.7, 0.5, False), "final": (0.7, 0.5, True)}
+VARIANTS = {"minilm": (1.0, 1.0, False), "use": (0.0, 0.0, False), "both": (0.7, 0.5, False),
+            "both+gloss": (0.7, 0.5, True), "final": (1.0, 0.5, True)}
 OFF_TOPIC = ["what's for lunch today", "오늘 점심 뭐 먹지", "asdfgh", "who won the football match last night",
              "회의실 예약 어떻게 해요", "please translate this sentence to French", "hello", "안녕하세요",
              "my cat likes the sofa", "주말에 등산 갈 사람"]
@@ -205,11 +206,11 @@ def _print_table(f: dict) -> None:
     print(f"{'measure':<44}{'value':>20}  target")
     for name, value, target in rows:
         print(f"{name:<44}{value:>20}  {target}")
-    print(f"\n{'accuracy, top-1 / top-3 (library+corpus)':<30}" + "".join(f"{v:>14}" for v in VARIANTS))
+    print(f"\n{'accuracy, top-1 / top-3 (library+corpus)':<38}" + "".join(f"{v:>14}" for v in VARIANTS))
     for name, row in f["accuracy"].items():
         label = f"{name}{'' if name in TUNING else ' (held out)'} n={row['final']['n']}"
         cells = "".join(f"{row[v]['top1']:>7.2f} /{row[v]['top3']:>5.2f}" for v in VARIANTS)
-        print(f"{label:<30}{cells}")
+        print(f"{label:<38}{cells}")
     w = f["weak"]
     print(f"\nweak under {w['threshold']}: right top-1 min {w['right_top1']['min']:.3f} "
           f"(p5 {w['right_top1']['p5']:.3f}, flagged {w['right_top1']['flagged']}/{w['right_top1']['n']}), "

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import os
 import signal
 import threading
 
@@ -107,6 +109,10 @@ class Repl:
 
         def warm() -> None:
             try:
+                # Niced (Linux: per thread), so typing at the prompt, or other work on a shared
+                # machine, goes first; on an idle machine it costs nothing.
+                with contextlib.suppress(AttributeError, OSError):
+                    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
                 from sop.store import SopStore
 
                 self._sop_store = SopStore.shared(self.settings.home, known_tools=self.rt.session.catalog.names)

@@ -54,14 +54,15 @@ def test_case_files_exist_and_are_enough():
 @pytest.mark.parametrize(
     ("name", "floor1", "floor3"),
     [
-        ("prometheus", 0.85, 0.95),  # measured 0.91 / 0.99
+        # measured with bench/bench_sop.py; HNSW builds differ by a case now and then
+        ("prometheus", 0.82, 0.95),  # measured 0.87 / 0.98
         ("library", 0.90, 0.95),  # measured 1.00 / 1.00
-        ("korean", 0.80, 0.95),  # measured 0.89 / 1.00
+        ("korean", 0.85, 0.95),  # measured 0.92 / 1.00 (MiniLM alone: 0.19 / 0.35)
         ("korean_dev", 0.70, 0.93),  # measured 0.77 / 1.00
-        ("prometheus_holdout", 0.80, 0.95),  # measured 0.85 / 1.00
+        ("prometheus_holdout", 0.85, 0.90),  # measured 0.90 / 0.95-1.00
         ("library_holdout", 0.80, 0.90),  # measured 0.90 / 1.00
-        ("english_holdout", 0.88, 0.95),  # measured 0.95 / 1.00
-        ("korean_holdout", 0.75, 0.90),  # measured 0.79 / 0.95
+        ("english_holdout", 0.90, 0.95),  # measured 0.95 / 1.00
+        ("korean_holdout", 0.73, 0.90),  # measured 0.76 / 0.95 (MiniLM alone: 0.50 / 0.62)
     ],
 )
 def test_accuracy_floor(store, name, floor1, floor3):
