@@ -6,8 +6,12 @@
 2. Search: a separate process (so its peak RSS is the search path's own) warms up, then
    times every alert text of tests/sop/alert_cases.yaml `--repeat` times; median and p95.
 3. Batch: wall time of `python main.py sop search - --json` answering 40 queries, start-up included.
-4. Accuracy: top-1 / top-3 per case set, plain vector search against the final ranking, on
-   the corpus alone and on the realistic store (shipped library + corpus).
+4. Accuracy: top-1 / top-3 per case set on the realistic store (shipped library + corpus),
+   models side by side: MiniLM alone (before), USE multilingual alone, both mixed, and the
+   final search (both mixed + the Korean glossary). Tuning sets in tests/sop/alert_cases.yaml,
+   held-out sets (never tuned on) in tests/sop/holdout_cases.yaml and the *_holdout sets.
+5. Weak matches: top-1 scores of right and wrong answers on the tuning sets and of texts
+   nothing in the store answers, against the WEAK_SCORE threshold.
 
 Prints a table and writes bench/results/sop.json.
 """
@@ -29,6 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CASES_FILE = ROOT / "tests" / "sop" / "alert_cases.yaml"
+HOLDOUT_FILE = ROOT / "tests" / "sop" / "holdout_cases.yaml"
+TUNING = ("prometheus", "library", "korean", "korean_dev")
+# (English mix, Korean mix, glossary): see sop/vectors.py.
+VARIANTS = {"minilm": (1.0, 1.0, False), "use": (0.0, 0.0, False), "both": (0.7, 0.5, False),
+            "both+gloss": (0.7, 0.5, True), "final": (1.0, 0.5, True)}
+OFF_TOPIC = ["what's for lunch today", "오늘 점심 뭐 먹지", "asdfgh", "who won the football match last night",
+             "회의실 예약 어떻게 해요", "please translate this sentence to French", "hello", "안녕하세요",
+             "my cat likes the sofa", "주말에 등산 갈 사람"]
 SHARED_CORPUS = Path("/work/shared/corpora/prometheus-runbooks")
 VENDORED_CORPUS = ROOT / "tests" / "sop" / "corpus" / "prometheus-runbooks"
 LIBRARY = ROOT / "sop" / "library"
@@ -37,22 +49,46 @@ LIBRARY = ROOT / "sop" / "library"
 def _cases() -> dict:
     import yaml  # the orchestrating process imports nothing heavier
 
-    return yaml.safe_load(CASES_FILE.read_text(encoding="utf-8"))
+    tuned = yaml.safe_load(CASES_FILE.read_text(encoding="utf-8"))
+    return {**tuned, **yaml.safe_load(HOLDOUT_FILE.read_text(encoding="utf-8"))}
 
 
-def _accuracy(store, cases: list[dict], base: Path) -> dict[str, float]:
+def _expected(name: str, expect: str, corpus: Path) -> str:
+    if expect.startswith("library/"):
+        return str((LIBRARY / expect.removeprefix("library/")).resolve())
+    return str(((LIBRARY if name.startswith("library") else corpus) / expect).resolve())
+
+
+def _accuracy(store, name: str, cases: list[dict], corpus: Path, scores: list | None = None) -> dict[str, float]:
     top1 = top3 = 0
     for case in cases:
-        expected = str((base / case["expect"]).resolve())
-        sources = [h.source for h in store.search(case["alert"], k=3)]
+        expected = _expected(name, case["expect"], corpus)
+        hits = store.search(case["alert"], k=3)
+        sources = [h.source for h in hits]
         top1 += sources[:1] == [expected]
         top3 += expected in sources
+        if scores is not None:
+            scores.append((hits[0].score, sources[:1] == [expected]))
     return {"top1": round(top1 / len(cases), 3), "top3": round(top3 / len(cases), 3), "n": len(cases)}
+
+
+def _weak_figures(store, scores: list) -> dict:
+    from sop.ranking import WEAK_SCORE
+
+    right = sorted(s for s, ok in scores if ok)
+    wrong = sorted(s for s, ok in scores if not ok)
+    off = sorted(store.search(q, k=1)[0].score for q in OFF_TOPIC)
+    return {
+        "threshold": WEAK_SCORE,
+        "right_top1": {"n": len(right), "min": right[0], "p5": right[len(right) // 20], "median": right[len(right) // 2],
+                       "flagged": sum(s < WEAK_SCORE for s in right)},
+        "wrong_top1": {"n": len(wrong), "min": wrong[0] if wrong else None, "flagged": sum(s < WEAK_SCORE for s in wrong)},
+        "off_topic": {"n": len(off), "max": off[-1], "flagged": sum(s < WEAK_SCORE for s in off)},
+    }
 
 
 def search_worker(corpus_only: Path, full: Path, corpus: Path, repeat: int) -> dict:
     """Runs in its own process: latency, accuracy and this process's peak RSS."""
-    from sop.ranking import FUSED, VECTOR_ONLY
     from sop.store import SopStore
 
     cases = _cases()
@@ -68,29 +104,24 @@ def search_worker(corpus_only: Path, full: Path, corpus: Path, repeat: int) -> d
     timings.sort()
     # Peak RSS of a plain search process, before the accuracy pass opens a second store.
     search_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    bases = {
-        "prometheus": corpus,
-        "prometheus_holdout": corpus,
-        "library": LIBRARY,
-        "library_holdout": LIBRARY,
-    }
+    from sop import vectors
+
     accuracy: dict[str, dict] = {}
-    for label, home in (("corpus", corpus_only), ("library+corpus", full)):
-        target = SopStore(home, index_library=False)
-        for name, base in bases.items():
-            if label == "corpus" and base == LIBRARY:
-                continue
-            row = {}
-            for ranking, weights in (("vector", VECTOR_ONLY), ("final", FUSED)):
-                target.weights = weights
-                row[ranking] = _accuracy(target, cases[name], base)
-            accuracy[f"{name} on {label}"] = row
+    scores: list = []
+    target = SopStore(full, index_library=False)
+    for variant, (english, korean, glossary) in VARIANTS.items():
+        vectors.ENGLISH_MIX, vectors.KOREAN_MIX, vectors.GLOSS = english, korean, glossary
+        for name, set_cases in cases.items():
+            keep = scores if variant == "final" and name in TUNING else None
+            accuracy.setdefault(name, {})[variant] = _accuracy(target, name, set_cases, corpus, keep)
+    weak = _weak_figures(target, scores)  # the final variant is still set
     return {
         "search_median_ms": round(statistics.median(timings) * 1000, 2),
         "search_p95_ms": round(timings[int(len(timings) * 0.95) - 1] * 1000, 2),
         "searches": len(timings),
         "search_process_peak_rss_mb": round(search_rss_mb, 1),
         "accuracy": accuracy,
+        "weak": weak,
     }
 
 
@@ -175,11 +206,16 @@ def _print_table(f: dict) -> None:
     print(f"{'measure':<44}{'value':>20}  target")
     for name, value, target in rows:
         print(f"{name:<44}{value:>20}  {target}")
-    print(f"\n{'accuracy (top-1 / top-3)':<44}{'vector':>14}{'final':>14}")
+    print(f"\n{'accuracy, top-1 / top-3 (library+corpus)':<38}" + "".join(f"{v:>14}" for v in VARIANTS))
     for name, row in f["accuracy"].items():
-        vector, final = row["vector"], row["final"]
-        pair = f"{vector['top1']:>7.2f} /{vector['top3']:>5.2f}{final['top1']:>7.2f} /{final['top3']:>5.2f}"
-        print(f"{name:<44}{pair}")
+        label = f"{name}{'' if name in TUNING else ' (held out)'} n={row['final']['n']}"
+        cells = "".join(f"{row[v]['top1']:>7.2f} /{row[v]['top3']:>5.2f}" for v in VARIANTS)
+        print(f"{label:<38}{cells}")
+    w = f["weak"]
+    print(f"\nweak under {w['threshold']}: right top-1 min {w['right_top1']['min']:.3f} "
+          f"(p5 {w['right_top1']['p5']:.3f}, flagged {w['right_top1']['flagged']}/{w['right_top1']['n']}), "
+          f"wrong top-1 flagged {w['wrong_top1']['flagged']}/{w['wrong_top1']['n']}, "
+          f"off-topic max {w['off_topic']['max']:.3f} (flagged {w['off_topic']['flagged']}/{w['off_topic']['n']})")
     print(f"\nload average at the end: {f['machine']['load']:.2f} on {f['machine']['cpus']} CPUs")
 
 

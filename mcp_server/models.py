@@ -198,6 +198,7 @@ class SopHitResult(Result):
     title: str
     score: float
     excerpt: str
+    weak: bool = False  # under the weak-match threshold (sop.ranking.WEAK_SCORE)
     section: str | None = None
     recovery: dict[str, Any] | None = None
 

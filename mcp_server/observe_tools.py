@@ -116,7 +116,7 @@ async def search_sops(
             results=[
                 SopHitResult(
                     id=h.id, source=str(h.source), title=h.title, score=round(float(h.score), 4),
-                    excerpt=h.excerpt, section=getattr(h, "section", None), recovery=getattr(h, "recovery", None),
+                    excerpt=h.excerpt, weak=h.weak, section=getattr(h, "section", None), recovery=getattr(h, "recovery", None),
                 )
                 for h in hits
             ],

@@ -156,7 +156,7 @@ def _search_batch(store: Any, lines: TextIO, k: int, json_out: bool) -> int:
 
 def _search_document(query: str, hits: list[Any]) -> dict[str, Any]:
     # Key order is the contract (docs/architecture.md, "JSON on stdout"): the five keys first, extras after.
-    keys = ("id", "source", "title", "score", "excerpt", "section", "alarms", "recovery")
+    keys = ("id", "source", "title", "score", "excerpt", "section", "alarms", "recovery", "weak")
     return {"query": query, "results": [{key: getattr(h, key) for key in keys} for h in hits]}
 
 
@@ -171,8 +171,12 @@ def _print_hits(query: str, hits: list[Any]) -> None:
     for rank, h in enumerate(hits, 1):
         action = f"\n[bold]proposes[/] {h.recovery['tool']}" if h.recovery else ""
         body = f"[bold]{_escape(h.title)}[/]\n[dim]{_escape(h.section)}[/]\n{_escape(h.excerpt)}{action}"
-        table.add_row(str(rank), f"{h.score:.3f}", body, h.id)
+        table.add_row(str(rank), f"{h.score:.3f}" + ("\n[yellow]weak[/]" if h.weak else ""), body, h.id)
     console.print(table)
+    if hits[0].weak:
+        from sop.ranking import weak_note
+
+        console.print(f"[yellow]{_escape(weak_note(hits[0].score))}[/]")
 
 
 def _escape(text: str) -> str:

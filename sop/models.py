@@ -37,8 +37,10 @@ class SopHit(BaseModel):
         description="Relevance, higher is better: 0..1 from text similarity, plus 0.5 when the alert "
         "names the SOP's title or file and 0.3 when an alarm name matches its `alarms:` globs."
     )
-    excerpt: str = Field(description="The start of the best-matching section, at most ~300 characters.")
-    section: str = Field(description="Section path of the best-matching chunk: 'Title > Section'.")
+    weak: bool = Field(False, description="The score is under the weak-match threshold: probably not the answer.")
+    excerpt: str = Field(description="The start of the SOP's recovery section when it has one, else of the "
+                         "best-matching section; at most ~300 characters, cut at a word.")
+    section: str = Field(description="Section path of the excerpt: 'Title > Section'.")
     alarms: list[str] = Field(default_factory=list)
     recovery: dict[str, Any] | None = None
 

@@ -204,6 +204,18 @@ VECTOR_ONLY = Weights()
 # Any alarm-glob bonus from 0.1 to 0.5 scores the same; 0.3 keeps a pattern match below an
 # alert that names a runbook outright.
 FUSED = Weights(vector=1.0, lexical=0.25, name=0.5, alarm=0.3, strip_boilerplate=True)
+# A best match under this score is weak: say so rather than present it as the answer. Measured
+# with bench/bench_sop.py --weak on the tuning cases (English and Korean): the lowest right
+# top-1 scored 0.39, and texts nothing in the store answers ("오늘 점심 뭐 먹지", "asdfgh",
+# "who won the football match") 0.06-0.20. Wrong top-1s score like right ones (a sibling
+# runbook), so no threshold separates those.
+WEAK_SCORE = 0.3
+
+
+def weak_note(score: float) -> str:
+    """What to tell a person whose best SOP scored under WEAK_SCORE."""
+    return (f"weak match: the best score {score:.2f} is under {WEAK_SCORE:.2f}, so none of these is likely "
+            "the SOP for it; describe the problem in other words, or add an SOP with `sop add`")
 
 
 @dataclass

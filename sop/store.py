@@ -16,10 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sop.errors import SopError
 from sop.files import Candidate, doc_id_for, expand, fingerprint, read_sop
-from sop.markdown import FrontMatterError, ParsedSop, excerpt_of, parse_sop
+from sop.markdown import FrontMatterError, ParsedSop, parse_sop
 from sop.models import AddReport, FileOutcome, SopDocument, SopHit
-from sop.ranking import FUSED, DocInfo, LexicalIndex, Weights, rank, squash, strip_boilerplate
+from sop.ranking import FUSED, LexicalIndex, Weights, rank, squash, strip_boilerplate
+from sop.results import build_hits, build_lexical
+from sop.vectors import SIGNATURE, embed_documents, lexical_text, load_models, mixed_similarity, query_vector
+
+__all__ = ["SopError", "SopStore"]
 
 STORE_DIR = "sop-store"
 MARKER_NAME = "aiops-sop-store.json"
@@ -34,10 +39,6 @@ EXCERPT_CHARS = 300
 _VECTOR_CANDIDATES = 100
 
 
-class SopError(Exception):
-    """A one-line message a person can act on."""
-
-
 @dataclass
 class _Pending:
     """A parsed file waiting for its embeddings."""
@@ -48,15 +49,6 @@ class _Pending:
     parsed: ParsedSop
     content_hash: str
     old_chunks: int
-
-
-def _embed(texts: list[str]) -> Any:
-    from sop.minilm import ModelError, load_minilm
-
-    try:
-        return load_minilm().encode(texts)
-    except ModelError as exc:
-        raise SopError(str(exc)) from None
 
 
 # Weak: a store lives as long as someone (the server's state, a REPL command) holds it.
@@ -78,6 +70,9 @@ class SopStore:
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: tuple[int, int] | None = None
         self.weights: Weights = FUSED
+        # The REPL warms the store on a thread while a command may open it on another.
+        self._open_lock = threading.RLock()
+        self._ready = False  # opened, re-embedded if it had to be, and the library in step
 
     @classmethod
     def shared(cls, home: Path, *, known_tools: Collection[str] | None = None) -> SopStore:
@@ -93,11 +88,33 @@ class SopStore:
                 store.known_tools = frozenset(known_tools)
             return store
 
+    def warm(self) -> None:
+        """Open the store and load both models now, so the first search does not wait (the REPL
+        calls this in the background once its prompt is up). Errors are the search's to report."""
+        try:
+            self._open()
+            load_models()
+            self.search("warm up", k=1)
+        except Exception:  # noqa: BLE001 - the real search says what is wrong, in one line
+            pass
+
     # -- opening -------------------------------------------------------------------------------
 
     def _open(self) -> Any:
-        if self._collection is not None:
+        if self._ready:
             return self._collection
+        with self._open_lock:
+            # Re-entered from _sync_library on this thread: the collection is set, not yet ready.
+            if not self._ready and self._collection is None:
+                try:
+                    self._open_locked()
+                except BaseException:
+                    self._collection = None  # the next use tries again from the start
+                    raise
+                self._ready = True
+            return self._collection
+
+    def _open_locked(self) -> None:
         marker = self._check_marker()
         from sop.minilm import ensure_offline
 
@@ -106,31 +123,32 @@ class SopStore:
             import chromadb
             from chromadb.config import Settings
 
-            from sop.embedding import MiniLMEmbeddingFunction
+            from sop.reindex import open_collection
 
             client = chromadb.PersistentClient(
                 path=str(self.path), settings=Settings(anonymized_telemetry=False)
             )
-            # The embedding function goes in on every open: Chroma persists only its name.
-            self._collection = client.get_or_create_collection(
-                COLLECTION,
-                embedding_function=MiniLMEmbeddingFunction(),
-                configuration={"hnsw": {"space": "cosine"}},
-            )
+            # The embedding function goes in on every open: Chroma persists only its name. A store
+            # whose vectors came from other models is re-embedded first (sop/reindex.py).
+            current = marker.get("embedding") == SIGNATURE
+            self._collection = open_collection(client, COLLECTION, {"hnsw": {"space": "cosine"}}, current)
+        except SopError:
+            raise
         except Exception as exc:  # chromadb raises bare Exceptions from its Rust core
             raise SopError(
                 f"SOP store at {self.path} cannot be opened ({_first_line(exc)}); "
                 "move the folder aside (nothing was deleted) and run `sop add` again"
             ) from None
+        if not current:
+            self._touch_marker(embedding=SIGNATURE)
         if self._index_library and marker.get("library") != self._library_fingerprint():
             self._sync_library()
-        return self._collection
 
     def _check_marker(self) -> dict[str, Any]:
         if self.path.exists() and not self.path.is_dir():
             raise SopError(f"SOP store path {self.path} is a file, not a folder; move it aside")
         if not self.path.exists() or not any(self.path.iterdir()):
-            marker = {"format": STORE_FORMAT, "library": None}
+            marker = {"format": STORE_FORMAT, "library": None, "embedding": SIGNATURE}
             self._write_marker(marker)
             return marker
         try:
@@ -205,7 +223,7 @@ class SopStore:
         if pending:
             # One embedding pass over every new chunk (batches pack better than per file), done
             # before any write: if it fails, everything stored stays as it was.
-            vectors = _embed([c.embedding_text() for p in pending for c in p.parsed.chunks])
+            vectors = embed_documents([c.embedding_text() for p in pending for c in p.parsed.chunks])
             start = 0
             for item in pending:
                 end = start + len(item.parsed.chunks)
@@ -323,42 +341,29 @@ class SopStore:
         index = self._lexical_index(collection)
         if not index.chunk_ids:
             return []
-        vector = _embed([strip_boilerplate(query) if self.weights.strip_boilerplate else query])[0]
+        vector, factor = self._query_vector(strip_boilerplate(query) if self.weights.strip_boilerplate else query)
         # Distances only: chunk ids are "<doc id>:<n>", and fetching metadata costs 7x the query.
         found = collection.query(
-            query_embeddings=[vector],
+            query_embeddings=[vector.tolist()],
             n_results=min(_VECTOR_CANDIDATES, len(index.chunk_ids)),
             include=["distances"],
         )
         hits = [
-            (chunk, chunk.rsplit(":", 1)[0], 1.0 - distance)
+            (chunk, chunk.rsplit(":", 1)[0], mixed_similarity(distance, factor))
             for chunk, distance in zip(found["ids"][0], found["distances"][0], strict=True)
         ]
-        ranked = rank(query, hits, index, min(k, MAX_K), self.weights)
-        return self._hits(collection, ranked)
+        # BM25 and the name match read Korean through its English gloss (sop/korean.py).
+        ranked = rank(lexical_text(query), hits, index, min(k, MAX_K), self.weights)
+        return build_hits(collection, ranked, EXCERPT_CHARS)
 
-    def _hits(self, collection: Any, ranked: list[Any]) -> list[SopHit]:
-        if not ranked:
-            return []
-        found = collection.get(ids=[r.chunk_id for r in ranked], include=["metadatas", "documents"])
-        rows = zip(found["ids"], found["metadatas"], found["documents"], strict=True)
-        by_id = {chunk: (meta, text) for chunk, meta, text in rows}
-        hits = []
-        for r in ranked:
-            meta, text = by_id[r.chunk_id]
-            hits.append(
-                SopHit(
-                    id=meta["doc_id"],
-                    source=meta["source"],
-                    title=meta["title"],
-                    score=r.score,
-                    excerpt=excerpt_of(text, EXCERPT_CHARS),
-                    section=meta["section"],
-                    alarms=json.loads(meta["alarms"]),
-                    recovery=json.loads(meta["recovery"]),
-                )
-            )
-        return hits
+    @staticmethod
+    def _query_vector(text: str) -> Any:
+        from sop.minilm import ModelError
+
+        try:
+            return query_vector(text)
+        except ModelError as exc:
+            raise SopError(str(exc)) from None
 
     def _lexical_index(self, collection: Any) -> LexicalIndex:
         """All chunks' terms, rebuilt only when this or another process changed the store."""
@@ -368,17 +373,7 @@ class SopStore:
             raise SopError(f"SOP store marker {self.marker} disappeared; was the store moved?") from None
         stamp = (stat.st_mtime_ns, stat.st_size)
         if self._lexical is None or stamp != self._lexical_stamp:
-            found = collection.get(include=["metadatas", "documents"])
-            docs: dict[str, DocInfo] = {}
-            for meta in found["metadatas"]:
-                if meta["doc_id"] not in docs:
-                    alarms = json.loads(meta["alarms"])
-                    docs[meta["doc_id"]] = DocInfo(meta["doc_id"], set(json.loads(meta["names"])), alarms)
-            rows = zip(found["metadatas"], found["documents"], strict=True)
-            texts = [f"{meta['section']}\n{text}" for meta, text in rows]
-            self._lexical = LexicalIndex.build(
-                list(found["ids"]), [m["doc_id"] for m in found["metadatas"]], texts, docs
-            )
+            self._lexical = build_lexical(collection.get(include=["metadatas", "documents"]))
             self._lexical_stamp = stamp
         return self._lexical
 

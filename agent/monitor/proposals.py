@@ -74,6 +74,11 @@ def build_proposal(
     top = hits[0] if hits else None
     if top and top.get("recovery") is not None:
         proposal, note = from_recovery(subject, top["recovery"], catalog, top.get("title") or "SOP")
+        if proposal is not None and top.get("weak"):
+            # The search said the best SOP is a weak match: whoever approves should know.
+            score = float(top.get("score") or 0.0)
+            proposal = proposal.model_copy(update={"reason": f"{proposal.reason} (weak match, score {score:.2f}: "
+                                                             "check that it fits)"})
         if proposal is not None:
             return proposal, None
     return from_rules(subject, catalog), note

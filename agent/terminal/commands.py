@@ -28,6 +28,7 @@ class CommandContext:
     status_lines: Callable[[], list[str]]
     run_tool: Callable[[str, dict], Awaitable[None]]
     leave: Callable[[], None]
+    wait_for_sops: Callable[[], Awaitable[None]] | None = None  # the REPL's SOP warm-up, if one runs
 
 
 Handler = Callable[[CommandContext, str], Awaitable[None]]
@@ -138,6 +139,8 @@ async def _sop_search(ctx: CommandContext, rest: str) -> None:
     if not rest:
         ctx.terminal.error("say what to search for: sop search disk full on web server")
         return
+    if ctx.wait_for_sops is not None:
+        await ctx.wait_for_sops()
     await ctx.run_tool("search_sops", {"query": rest, "k": 5})
 
 

@@ -250,19 +250,37 @@ def _sops_view(data: dict, width: int) -> RenderableType:
     if width < NARROW:  # a list, so the path keeps its own whole line and the excerpt wraps at words
         lines: list[RenderableType] = []
         for n, r in enumerate(results, 1):
-            lines.append(Text.assemble((f"{n}. {r['title']}", "bold"), f"  {r['score']:.2f}"))
+            weak = " weak" if r.get("weak") else ""
+            lines.append(Text.assemble((f"{n}. {r['title']}", "bold"), f"  {r['score']:.2f}", (weak, "yellow")))
             lines.append(Padding(Text(short_path(str(r["source"])), style="dim", no_wrap=True, overflow="ellipsis"),
                                  (0, 0, 0, 3)))
             if r.get("excerpt"):
-                lines.append(Padding(Text(r["excerpt"][:200]), (0, 0, 0, 3)))
-        return Group(*lines)
+                lines.append(Padding(Text(cut_at_word(r["excerpt"], 200)), (0, 0, 0, 3)))
+        return _with_weak_note(Group(*lines), results)
     table = Table(header_style="bold", show_edge=False)
     for column in ("#", "SOP", "Score", "Excerpt"):
         table.add_column(column, overflow="fold")
     for n, r in enumerate(results, 1):
-        table.add_row(str(n), f"{r['title']}\n[dim]{escape(short_path(str(r['source'])))}[/dim]", f"{r['score']:.2f}",
-                      escape(r.get("excerpt", "")[:160]))
-    return table
+        score = f"{r['score']:.2f}" + ("\n[yellow]weak[/yellow]" if r.get("weak") else "")
+        table.add_row(str(n), f"{r['title']}\n[dim]{escape(short_path(str(r['source'])))}[/dim]", score,
+                      escape(cut_at_word(r.get("excerpt", ""), 160)))
+    return _with_weak_note(table, results)
+
+
+def _with_weak_note(view: RenderableType, results: list[dict]) -> RenderableType:
+    if not results[0].get("weak"):
+        return view
+    from sop.ranking import weak_note
+
+    return Group(view, Text(weak_note(results[0]["score"]), style="yellow"))
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """At most `limit` characters, never ending mid-word: 'Retention for…', not 'Retention for datab'."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(" ,;:.") + "…"
 
 
 def history_table(entries: list[Any]) -> RenderableType:

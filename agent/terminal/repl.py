@@ -7,7 +7,11 @@ never garbles the line being typed) and the background monitor.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import os
 import signal
+import threading
 
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.patch_stdout import patch_stdout
@@ -53,8 +57,11 @@ class Repl:
         self.monitor = MonitorControls(terminal, rt.session, settings, self.wait_for_sandbox)
         self.commands = CommandContext(terminal=terminal, session=rt.session, settings=settings,
                                        monitor=self.monitor, status_lines=self.status_lines,
-                                       run_tool=self.run_tool, leave=self.leave)
+                                       run_tool=self.run_tool, leave=self.leave,
+                                       wait_for_sops=self.wait_for_sops)
         self._current: asyncio.Task | None = None
+        self._sop_warmup: asyncio.Future | None = None
+        self._sop_store = None  # held: SopStore.shared keeps a store only while someone does
 
     def leave(self) -> None:
         self.stopping = True
@@ -94,6 +101,35 @@ class Repl:
                 await asyncio.to_thread(sandbox.ready.wait, 120)
             if sandbox.error is not None:
                 self.terminal.error(f"the sandbox failed to start: {sandbox.error}")
+
+    def warm_sops(self) -> None:
+        """Load the SOP store and its models in the background once the prompt is up: the
+        first `sop search` (or an incident's SOP) then answers at once instead of in seconds."""
+        done: concurrent.futures.Future = concurrent.futures.Future()
+
+        def warm() -> None:
+            try:
+                # Niced (Linux: per thread), so typing at the prompt, or other work on a shared
+                # machine, goes first; on an idle machine it costs nothing.
+                with contextlib.suppress(AttributeError, OSError):
+                    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+                from sop.store import SopStore
+
+                self._sop_store = SopStore.shared(self.settings.home, known_tools=self.rt.session.catalog.names)
+                self._sop_store.warm()
+            finally:
+                done.set_result(None)
+
+        # A daemon thread, not the loop's executor: leaving the REPL must not wait for it.
+        threading.Thread(target=warm, name="sop-warmup", daemon=True).start()
+        self._sop_warmup = asyncio.wrap_future(done)
+
+    async def wait_for_sops(self) -> None:
+        if self._sop_warmup is None:  # a search typed before the warm-up's turn came
+            self.warm_sops()
+        if not self._sop_warmup.done():
+            with self.terminal.spinner("loading the SOP search models (first search only)…"):
+                await asyncio.shield(self._sop_warmup)
 
     # -- requests ----------------------------------------------------------------------------
     async def handle(self, line: str) -> None:
@@ -141,6 +177,8 @@ class Repl:
         # While a request runs the terminal is in cooked mode, so Ctrl-C arrives as SIGINT:
         # cancel that request and come back to the prompt instead of dying.
         loop.add_signal_handler(signal.SIGINT, self._cancel_current)
+        # After the first prompt is drawn, not before: warming must never delay the prompt.
+        loop.call_later(0.3, lambda: self._sop_warmup is None and self.warm_sops())
         try:
             with patch_stdout(raw=True):
                 while not self.stopping:

@@ -163,3 +163,17 @@ def test_sop_list_and_show_read_the_store_not_search_it(aws_env):
     child.expect("sop show ID")
     child.expect_exact(PROMPT)
     assert leave(child) == 0
+
+
+def test_first_sop_search_right_after_start_shows_progress_then_korean_results(aws_env):
+    # spawn() returns at the prompt; the spinner below proves the SOP warm-up was still running
+    # then, so the prompt did not wait for it.
+    child = spawn(aws_env.env, "--planner", "rules")
+    say(child, "sop search 디스크가 꽉 찼어요 어떻게 하죠")
+    child.expect_exact("loading the SOP search models")
+    child.expect("EC2 disk full or filling up")
+    child.expect_exact(PROMPT)
+    say(child, "sop search 오늘 점심 뭐 먹지")
+    child.expect("weak match: the best score 0\\.\\d\\d is under 0\\.30")
+    child.expect_exact(PROMPT)
+    assert leave(child) == 0

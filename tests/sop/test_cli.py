@@ -53,6 +53,17 @@ def test_search_human_output_is_a_table(corpus_home, capsys):
     assert "score" in out
 
 
+def test_a_weak_best_match_says_so_in_the_table_and_in_json(corpus_home, capsys):
+    assert cmd_search(corpus_home, "오늘 점심 뭐 먹지", 3, json_out=False) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "weak match: the best score 0." in out and "is under 0.30" in out
+    assert cmd_search(corpus_home, "오늘 점심 뭐 먹지", 3, json_out=True) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert list(results[0])[:5] == ["id", "source", "title", "score", "excerpt"] and results[0]["weak"] is True
+    assert cmd_search(corpus_home, "디스크가 꽉 찼어요 어떻게 하죠", 3, json_out=False) == 0
+    assert "weak match" not in capsys.readouterr().out
+
+
 def test_empty_query_fails_with_one_line(corpus_home, capsys):
     assert cmd_search(corpus_home, "  ", 5, json_out=True) == 1
     out, err = capsys.readouterr()

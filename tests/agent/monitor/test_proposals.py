@@ -33,6 +33,16 @@ async def test_sop_recovery_targets_are_always_the_incidents_instance(catalog):
         "reboot_instances", {"instances": [IID]}, "HIGH", "sop")
 
 
+async def test_a_proposal_from_a_weak_sop_match_says_it_is_weak(catalog):
+    hits = sop({"tool": "reboot_instances"}, title="EC2 instance status check failed")
+    strong, _ = build_proposal(Subject(IID), hits, catalog)
+    assert "weak" not in strong.reason
+    hits[0].update(score=0.21, weak=True)
+    proposal, _ = build_proposal(Subject(IID), hits, catalog)
+    assert proposal.reason == ("recovery from SOP 'EC2 instance status check failed' "
+                               "(weak match, score 0.21: check that it fits)")
+
+
 async def test_sop_may_ask_for_stop_or_terminate_at_critical_risk(catalog):
     for tool in ("stop_instances", "terminate_instances"):
         proposal, _ = build_proposal(Subject(IID), sop({"tool": tool}), catalog)
