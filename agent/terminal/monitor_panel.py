@@ -161,18 +161,28 @@ class MonitorControls:
         if not rows:
             self.terminal.info("no incidents yet")
             return
+        from agent.monitor.models import evidence_line
+        from agent.terminal.render import cut_at_word
+
         table = Table(header_style="bold", show_edge=False)
-        for column in ("Incident", "Tier", "Alarm", "Status", "Opened", "Decision", "Outcome", "Resolved in"):
-            table.add_column(column, overflow="fold")
+        longest = max(len(row.incident.alarm) for row in rows)
+        table.add_column("Incident", no_wrap=True)
+        table.add_column("Tier", no_wrap=True)
+        table.add_column("Alarm", overflow="fold", min_width=min(30, longest))
+        for column in ("Status", "Decision", "Outcome"):
+            table.add_column(column)
         now = time.time()
         for row in rows:
             inc, approval = row.incident, row.approval
             decision = f"{approval.status} by {approval.decided_by}" if approval and approval.decided_by else (
                 approval.status if approval else "-")
             outcome = (approval.outcome_message or approval.outcome_status) if approval else None
-            outcome = outcome or "-"
-            table.add_row(inc.id, str(inc.tier), inc.alarm, inc.status, f"{duration(now - inc.opened_at)} ago",
-                          str(decision)[:40], str(outcome)[:40], duration(inc.time_to_resolve, unknown="-"))
+            if inc.proposal and not inc.proposal.mutating:  # a read ran at diagnosis; nothing to decide
+                decision, outcome = "read, no approval", evidence_line(inc.evidence)
+            status = (f"resolved in {duration(inc.time_to_resolve)}" if inc.time_to_resolve is not None
+                      else f"{inc.status}, {duration(now - inc.opened_at)}")
+            table.add_row(inc.id, str(inc.tier), inc.alarm, status, cut_at_word(str(decision), 40),
+                          cut_at_word(str(outcome or "-"), 80))
         self.terminal.print(table)
 
     async def simulate(self, rest: str) -> None:
