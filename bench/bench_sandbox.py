@@ -1,0 +1,72 @@
+"""The sandbox from a fresh process: server start, seeding, and `sandbox start` + attached one-shots.
+
+Each figure is a new Python process, as a user's command is (a warm process hides import costs).
+The issue 10 target: seeding well under 2 s from a fresh process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import REPO, ms, save
+
+RUNS = 5
+PROBE = """
+import json, time
+t0 = time.perf_counter()
+from utils.sandbox import Sandbox
+s = Sandbox(); s.start(); t1 = time.perf_counter()
+s.seed(); t2 = time.perf_counter()
+s.stop()
+print(json.dumps({"start": t1 - t0, "seed": t2 - t1}))
+"""
+
+
+def fresh_seed() -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def one_shot(home: str, *words: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "main.py", "--sandbox", *words], cwd=REPO, capture_output=True, check=True,
+                   env={**os.environ, "AIOPS_HOME": home})
+    return time.perf_counter() - started
+
+
+def attached(runs: int = RUNS) -> dict[str, dict[str, float]]:
+    home = tempfile.mkdtemp()
+    env = {**os.environ, "AIOPS_HOME": home}
+    subprocess.run([sys.executable, "main.py", "sandbox", "start"], cwd=REPO, env=env, check=True,
+                   capture_output=True)
+    try:
+        list_json = ["ask", "list all instances", "--json", "--planner", "rules"]
+        return {"ask_list_attached": ms([one_shot(home, *list_json) for _ in range(runs)])}
+    finally:
+        subprocess.run([sys.executable, "main.py", "sandbox", "stop"], cwd=REPO, env=env, capture_output=True)
+
+
+def private(runs: int = 3) -> dict[str, dict[str, float]]:
+    home = tempfile.mkdtemp()
+    list_json = ["ask", "list all instances", "--json", "--planner", "rules"]
+    return {"ask_list_private_sandbox": ms([one_shot(home, *list_json) for _ in range(runs)])}
+
+
+def main() -> None:
+    seeds = [fresh_seed() for _ in range(RUNS)]
+    figures = {"fresh_process_server_start": ms([s["start"] for s in seeds]),
+               "fresh_process_seed": ms([s["seed"] for s in seeds])}
+    figures.update(private())
+    figures.update(attached())
+    save("sandbox", figures)
+    print(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
