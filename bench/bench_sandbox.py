@@ -16,6 +16,7 @@ import time
 from common import REPO, ms, save
 
 RUNS = 5
+LOAD = os.getloadavg()[0]
 PROBE = """
 import json, time
 t0 = time.perf_counter()
@@ -58,12 +59,34 @@ def private(runs: int = 3) -> dict[str, dict[str, float]]:
     return {"ask_list_private_sandbox": ms([one_shot(home, *list_json) for _ in range(runs)])}
 
 
+def repl_first_answer() -> dict[str, float]:
+    """Launch the REPL on a private sandbox; time to the prompt and to the first answer."""
+    import pexpect
+
+    env = {**os.environ, "AIOPS_HOME": tempfile.mkdtemp(), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
+    started = time.perf_counter()
+    child = pexpect.spawn(sys.executable, [str(REPO / "main.py"), "--sandbox", "--planner", "rules"], cwd=str(REPO),
+                          env=env, encoding="utf-8", timeout=90, dimensions=(45, 160))
+    child.expect_exact("aiops>")
+    prompt = time.perf_counter() - started
+    child.sendline("list all instances")
+    child.expect("worker-2")
+    answer = time.perf_counter() - started
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    return {"prompt": prompt, "answer": answer}
+
+
 def main() -> None:
     seeds = [fresh_seed() for _ in range(RUNS)]
     figures = {"fresh_process_server_start": ms([s["start"] for s in seeds]),
                "fresh_process_seed": ms([s["seed"] for s in seeds])}
+    repl = [repl_first_answer() for _ in range(3)]
+    figures["repl_time_to_prompt"] = ms([r["prompt"] for r in repl])
+    figures["repl_time_to_first_answer"] = ms([r["answer"] for r in repl])
     figures.update(private())
     figures.update(attached())
+    figures["load_average_1min_at_start"] = round(LOAD, 2)
     save("sandbox", figures)
     print(json.dumps(figures, indent=1))
 

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from utils.sandbox_costs import COST_BY_SERVICE, seed_costs
@@ -47,6 +48,7 @@ class Sandbox:
     attached: bool = False  # a `sandbox start` emulator another process runs: never stopped from here
     _server: object | None = None
     _port: int = 0
+    _child: object | None = None  # the private sandbox's process (spawn)
 
     def reserve(self) -> str:
         """Pick a free loopback port now, so children can be pointed at the sandbox before it runs."""
@@ -84,28 +86,82 @@ class Sandbox:
             self.seed_seconds = time.perf_counter() - started
             self.ready.set()
 
-    def seed_in_background(self, on_done: Callable[[BaseException | None], None] | None = None,
-                           start: bool = False) -> None:
-        """Seed (and with `start`, first start the server) on a thread; `ready` is set when done."""
+    def keep_history_current(self, stopping: threading.Event, every: float = 30.0) -> None:
+        """On a thread in the process that hosts moto: new 5-minute points as time passes, so a
+        sandbox that lives for hours still answers "the last 30 minutes"."""
+        from utils.sandbox_seed import seed_clients, tick
 
         def run() -> None:
-            try:
-                if start:
-                    self.start()
-                self.seed()
-            except BaseException as exc:  # reported through on_done / self.error
-                if on_done:
-                    on_done(exc)
-                return
-            if on_done:
-                on_done(None)
+            now = time.time()
+            last = now - now % 300  # the seeded history's last point
+            while not stopping.wait(every):
+                try:
+                    last = tick(seed_clients(self.url, self.region), last)
+                except Exception:  # noqa: BLE001 - a missed tick is filled by the next one
+                    logging.getLogger(__name__).debug("sandbox history tick failed", exc_info=True)
 
-        threading.Thread(target=run, name="sandbox-seed", daemon=True).start()
+        threading.Thread(target=run, name="sandbox-history", daemon=True).start()
+
+    def spawn(self, on_done: Callable[[BaseException | None], None] | None = None) -> str:
+        """Run moto and the seeding in a child process, on the reserved port; returns the url at once.
+
+        A child, not a thread: moto's import and the seeding (~2 s of CPU) run on another core while
+        this process imports what it needs, and no moto backend is shared with this process. `ready`
+        is set when the child says it is seeded (or died: then `error` says why). The child leaves
+        when this process does, even without stop().
+        """
+        import subprocess
+        import sys
+        import tempfile
+
+        url = self.url or self.reserve()
+        repo = Path(__file__).resolve().parent.parent
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the reader thread when the child ends
+        path = os.pathsep.join(p for p in (str(repo), os.environ.get("PYTHONPATH")) if p)
+        started = time.perf_counter()
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "utils.sandbox_server", "--private", str(self._port), self.region, str(os.getpid())],
+            cwd=repo, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+
+        def reader() -> None:
+            for line in self._child.stdout:
+                if line.strip() == "ready":
+                    self.seed_seconds = time.perf_counter() - started
+                    self.ready.set()
+                    if on_done:
+                        on_done(None)
+                    break
+            finish()
+
+        def finish() -> None:
+            if not self.ready.is_set():  # the child died before it was seeded
+                errors.seek(0)
+                last = [line for line in errors.read().decode(errors="replace").splitlines() if line.strip()]
+                self.error = RuntimeError(last[-1] if last else f"the sandbox process exited ({self._child.wait()})")
+                self.ready.set()
+                if on_done:
+                    on_done(self.error)
+            else:
+                for _line in self._child.stdout:
+                    pass
+            errors.close()
+
+        threading.Thread(target=reader, name="sandbox-child", daemon=True).start()
+        return url
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=5)
+            except Exception:  # noqa: BLE001 - it must go either way
+                child.kill()
 
 
 def _import_moto_ec2() -> None:
@@ -142,8 +198,9 @@ def start_private_sandbox(settings: Settings, *, seed: str = "now",
     """Start a sandbox for this process's lifetime and point the process and `settings` at it.
 
     The endpoint is set before any AWS client exists, so nothing in this process can reach real AWS.
-    `seed`: "now" (seeded on return), "background" (server up, seeding on a thread) or "deferred"
-    (the port is reserved and both start and seed run on a thread; `ready` says when).
+    A running `sandbox start` emulator is attached to at once. Otherwise a child process runs moto on
+    a reserved port and seeds it: `seed="now"` returns once seeded; "background" and "deferred"
+    return at once (`ready` says when, `on_seeded` is called then).
     """
     from utils.sandbox_state import generation_dir, new_generation, running_server
 
@@ -163,15 +220,12 @@ def start_private_sandbox(settings: Settings, *, seed: str = "now",
 
 
 def _start(sandbox: Sandbox, seed: str, on_seeded: Callable[[BaseException | None], None] | None) -> None:
-    if seed == "deferred":
-        sandbox.reserve()
-        sandbox.seed_in_background(on_seeded, start=True)
-    else:
-        sandbox.start()
-        if seed == "background":
-            sandbox.seed_in_background(on_seeded)
-        else:
-            sandbox.seed()
+    sandbox.spawn(on_seeded)
+    if seed == "now":
+        sandbox.ready.wait(120)
+        if sandbox.error is not None or sandbox.seed_seconds is None:
+            sandbox.stop()
+            raise RuntimeError(f"the AWS sandbox did not start: {sandbox.error or 'no answer in 120 s'}")
 
 
 def _alarm_client(url: str | None, region: str):

@@ -240,6 +240,36 @@ def seed_estate(url: str, region: str = "us-east-1", estate: list[SeedInstance] 
     return ids
 
 
+def tick(clients: dict, since: float, now: float | None = None) -> float:
+    """Extend every running instance's history with the 5-minute points after `since` up to now,
+    alarming where the instance's alarm is in ALARM now (a live fleet: the one after a stop or a
+    reset, too). Returns the last boundary written (or `since`)."""
+    now = time.time() if now is None else now
+    times = [at for at in history_times(now, hours=1) if at > since]
+    if not times:
+        return since
+    ec2, cloudwatch = clients["ec2"], clients["cloudwatch"]
+    firing: set[tuple[str, str]] = set()
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(StateValue="ALARM"):
+        for alarm in page.get("MetricAlarms", []):
+            kind = KIND_OF_METRIC.get(alarm.get("MetricName", ""))
+            for dimension in alarm.get("Dimensions") or []:
+                if kind and dimension.get("Name") == "InstanceId":
+                    firing.add((dimension["Value"], kind))
+    batches: dict[str, list[dict]] = {}
+    filters = [{"Name": "instance-state-name", "Values": ["running"]}]
+    for reservation in ec2.describe_instances(Filters=filters)["Reservations"]:
+        for raw in reservation["Instances"]:
+            tags = {t["Key"]: t["Value"] for t in raw.get("Tags") or []}
+            spec = SeedInstance(tags.get("Name", raw["InstanceId"]), tags.get("env", "dev"), tags.get("role", "dev"))
+            for metric, (namespace, _unit) in SERIES.items():
+                alarming = (raw["InstanceId"], KIND_OF_METRIC.get(metric)) in firing
+                batches.setdefault(namespace, []).extend(
+                    points(raw["InstanceId"], spec, metric, times, times[0] if alarming else None))
+    put_points(cloudwatch, batches)
+    return times[-1]
+
+
 def spec_of(name: str) -> SeedInstance:
     return next((s for s in ESTATE if s.name == name), SeedInstance(name, "dev", "dev"))
 

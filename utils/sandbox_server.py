@@ -45,11 +45,36 @@ def serve(home: Path, region: str) -> int:
         info = ServerInfo(url=sandbox.url, pid=os.getpid(), generation=new_generation(home),
                           started=time.time(), region=region)
         write_server(home, info)
+        sandbox.keep_history_current(stopping)
         print(f"sandbox serving at {info.url}, generation {info.generation}", flush=True)
         while not stopping.wait(1.0):
             pass
     finally:
         remove_server_file(home, pid=os.getpid())
+        sandbox.stop()
+    return 0
+
+
+def serve_private(port: int, region: str, parent: int) -> int:
+    """A private sandbox for process `parent`: no server.json; says "ready" on stdout once seeded,
+    and leaves when told to (SIGTERM) or when its parent is gone."""
+    from utils.sandbox import Sandbox
+    from utils.sandbox_state import pid_alive
+
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    sandbox = Sandbox(region=region)
+    sandbox._port = port
+    sandbox.start()
+    try:
+        sandbox.seed()
+        sandbox.keep_history_current(stopping)
+        print("ready", flush=True)
+        while not stopping.wait(0.5):
+            if os.getppid() != parent or not pid_alive(parent):
+                break
+    finally:
         sandbox.stop()
     return 0
 
@@ -110,5 +135,11 @@ def is_running(home: Path) -> bool:
     return running_server(home)[0] is not None
 
 
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--private"]:
+        return serve_private(int(argv[1]), argv[2], int(argv[3]))
+    return serve(Path(argv[0]), argv[1] if len(argv) > 1 else "us-east-1")
+
+
 if __name__ == "__main__":
-    sys.exit(serve(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "us-east-1"))
+    sys.exit(main(sys.argv[1:]))

@@ -145,3 +145,31 @@ async def test_a_private_sandbox_answers_cost_for_the_asked_month(aws_env):
         sandbox.stop()
     assert [(p["start"], p["end"]) for p in result["periods"]] == [(previous.isoformat(), first.isoformat())]
     assert result["total"] == pytest.approx(MONTH, abs=0.01)
+
+
+def test_the_history_keeps_up_with_time_for_running_instances(estate, aws_env, ec2):
+    """A sandbox that lives for hours: each tick adds the new 5-minute points, alarming where the
+    alarm is in ALARM, and none for a stopped instance."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+
+    from utils.sandbox_seed import history_times, seed_clients, tick
+
+    ec2.stop_instances(InstanceIds=[estate["api-1"]])
+    last = history_times(time.time())[-1]
+    later = last + 3 * 300 + 10
+    assert tick(seed_clients(aws_env.url, "us-east-1"), last, now=later) == last + 900
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=aws_env.url, region_name="us-east-1")
+
+    def new_points(name: str) -> list[float]:
+        answer = cloudwatch.get_metric_statistics(
+            Namespace="AWS/EC2", MetricName="CPUUtilization", Dimensions=[{"Name": "InstanceId", "Value": estate[name]}],
+            StartTime=datetime.fromtimestamp(last + 1, UTC), EndTime=datetime.fromtimestamp(later, UTC) + timedelta(1),
+            Period=300, Statistics=["Average"])
+        return [p["Average"] for p in answer["Datapoints"]]
+
+    assert len(new_points("web-server")) == 3 and min(new_points("web-server")) >= 80
+    assert len(new_points("api-2")) == 3 and max(new_points("api-2")) < 80
+    assert new_points("api-1") == []  # stopped: no new metrics, as on AWS
