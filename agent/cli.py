@@ -65,6 +65,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from utils.sandbox_state import point_at_sandbox_state
 
         point_at_sandbox_state(settings)
+        if command in {None, "ask", "plan", "monitor", "mcp"}:
+            from utils.sandbox import prestart
+
+            prestart(settings)  # the emulator starts (or is attached to) before this command's imports
     if command == "mcp":
         from mcp_server.server import serve
 

@@ -49,6 +49,26 @@ class Sandbox:
     _server: object | None = None
     _port: int = 0
     _child: object | None = None  # the private sandbox's process (spawn)
+    _listeners: list = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def when_ready(self, callback: Callable[[BaseException | None], None] | None) -> None:
+        """Call `callback(error or None)` once seeded (at once if it already is)."""
+        if callback is None:
+            return
+        with self._lock:
+            if not self.ready.is_set():
+                self._listeners.append(callback)
+                return
+        callback(self.error)
+
+    def _done(self, error: BaseException | None) -> None:
+        with self._lock:
+            self.error = error
+            self.ready.set()
+            listeners, self._listeners = self._listeners, []
+        for callback in listeners:
+            callback(error)
 
     def reserve(self) -> str:
         """Pick a free loopback port now, so children can be pointed at the sandbox before it runs."""
@@ -102,7 +122,7 @@ class Sandbox:
 
         threading.Thread(target=run, name="sandbox-history", daemon=True).start()
 
-    def spawn(self, on_done: Callable[[BaseException | None], None] | None = None) -> str:
+    def spawn(self) -> str:
         """Run moto and the seeding in a child process, on the reserved port; returns the url at once.
 
         A child, not a thread: moto's import and the seeding (~2 s of CPU) run on another core while
@@ -129,9 +149,7 @@ class Sandbox:
             for line in self._child.stdout:
                 if line.strip() == "ready":
                     self.seed_seconds = time.perf_counter() - started
-                    self.ready.set()
-                    if on_done:
-                        on_done(None)
+                    self._done(None)
                     break
             finish()
 
@@ -139,10 +157,7 @@ class Sandbox:
             if not self.ready.is_set():  # the child died before it was seeded
                 errors.seek(0)
                 last = [line for line in errors.read().decode(errors="replace").splitlines() if line.strip()]
-                self.error = RuntimeError(last[-1] if last else f"the sandbox process exited ({self._child.wait()})")
-                self.ready.set()
-                if on_done:
-                    on_done(self.error)
+                self._done(RuntimeError(last[-1] if last else f"the sandbox process exited ({self._child.wait()})"))
             else:
                 for _line in self._child.stdout:
                     pass
@@ -202,30 +217,47 @@ def start_private_sandbox(settings: Settings, *, seed: str = "now",
     a reserved port and seeds it: `seed="now"` returns once seeded; "background" and "deferred"
     return at once (`ready` says when, `on_seeded` is called then).
     """
-    from utils.sandbox_state import generation_dir, new_generation, running_server
+    from utils.sandbox_state import generation_dir
 
-    running, _stale = running_server(settings.home)
-    if running is not None:  # `sandbox start` runs one: attach at once, its state, its generation
-        sandbox = Sandbox(region=settings.region, url=running.url, generation=running.generation, attached=True)
-        sandbox.ready.set()
-        if on_seeded is not None:
-            on_seeded(None)
-    else:
-        sandbox = Sandbox(region=settings.region, generation=new_generation(settings.home))
-        _start(sandbox, seed, on_seeded)
+    sandbox = _prestarted.pop(settings.home, None) or _spawn_or_attach(settings)
+    sandbox.when_ready(on_seeded)
+    if seed == "now":
+        sandbox.ready.wait(120)
+        if not sandbox.attached and (sandbox.error is not None or sandbox.seed_seconds is None):
+            sandbox.stop()
+            raise RuntimeError(f"the AWS sandbox did not start: {sandbox.error or 'no answer in 120 s'}")
     isolate_process_for_sandbox(sandbox.url, sandbox.region)
     settings.aws_endpoint_url, settings.aws_profile = sandbox.url, None
     settings.use_sandbox_state(generation_dir(settings.home, sandbox.generation))
     return sandbox
 
 
-def _start(sandbox: Sandbox, seed: str, on_seeded: Callable[[BaseException | None], None] | None) -> None:
-    sandbox.spawn(on_seeded)
-    if seed == "now":
-        sandbox.ready.wait(120)
-        if sandbox.error is not None or sandbox.seed_seconds is None:
-            sandbox.stop()
-            raise RuntimeError(f"the AWS sandbox did not start: {sandbox.error or 'no answer in 120 s'}")
+_prestarted: dict = {}  # AIOPS_HOME -> the Sandbox `prestart` began for this process
+
+
+def prestart(settings: Settings) -> None:
+    """Attach to a running `sandbox start` emulator, else spawn this process's private sandbox, now.
+
+    The command line calls this first thing (before its heavy imports), so the child's moto import
+    and seeding overlap them; start_private_sandbox then takes this one.
+    """
+    _prestarted[settings.home] = _spawn_or_attach(settings)
+
+
+def _spawn_or_attach(settings: Settings) -> Sandbox:
+    import atexit
+
+    from utils.sandbox_state import new_generation, running_server
+
+    running, _stale = running_server(settings.home)
+    if running is not None:  # attach at once: its state, its generation
+        sandbox = Sandbox(region=settings.region, url=running.url, generation=running.generation, attached=True)
+        sandbox._done(None)
+    else:
+        sandbox = Sandbox(region=settings.region, generation=new_generation(settings.home))
+        sandbox.spawn()
+        atexit.register(sandbox.stop)
+    return sandbox
 
 
 def _alarm_client(url: str | None, region: str):
