@@ -279,7 +279,9 @@ def move_metric(cloudwatch, instance_id: str, name: str, kind: str, alarming: bo
     what is there: CloudWatch has no delete, so each recent period gets a heavy aggregated datum."""
     namespace, metric, _threshold, stat, unit, _ = ALARM_SPECS[kind]
     now = time.time() if now is None else now
-    times = history_times(now, hours=0.25)[-3:]
+    # Alarming: the last 3 periods (the alarm's 2 evaluation periods and the one being filled);
+    # back to normal: the last half hour, which covers what an earlier simulate moved.
+    times = history_times(now, hours=0.5)[-3 if alarming else -6:]
     dims = [{"Name": "InstanceId", "Value": instance_id}]
     spec = spec_of(name)
     items = []

@@ -54,7 +54,7 @@ async def test_simulate_cpu_moves_the_metric_and_the_alarm_and_clear_moves_them_
         during = _values(await _metric(client, "api-1", minutes=15))
         firing = (await client.call_tool("list_alarms", {"state": "ALARM"})).structured_content
         clear_alarm(aws_env.url, "cpu", "api-1")
-        after = _values(await _metric(client, "api-1", minutes=15))
+        after = _values(await _metric(client, "api-1", minutes=30))
         quiet = (await client.call_tool("list_alarms", {"state": "ALARM"})).structured_content
     assert max(before) < 80 and min(during) >= 80 and max(after) < 80
     assert "api-1-cpu-high" in {a["name"] for a in firing["alarms"]}
