@@ -121,3 +121,23 @@ def test_no_sandbox_past_is_counted_or_resolved_against_another_fleet(tmp_path, 
     assert _monitor(home, env=real) == []
     assert json.loads(run(home, "incidents", "--json", env=real).stdout) == []
     assert len(json.loads(run(home, "incidents", "--json", "--sandbox").stdout)) == 2
+
+
+def test_the_repl_attaches_to_a_started_sandbox(started):
+    import pexpect
+
+    home, _ = started
+    url = json.loads((home / "sandbox" / "server.json").read_text())["url"]
+    child = pexpect.spawn(sys.executable, [str(REPO / "main.py"), "--sandbox", "--planner", "rules"], cwd=str(REPO),
+                          env={**_env(home), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}, encoding="utf-8",
+                          timeout=60, dimensions=(50, 160))
+    child.expect_exact("aiops>")
+    assert url in child.before  # the banner names the running emulator, not a private one
+    child.sendline("stop dev-box-1")
+    child.expect_exact("Proceed? [y/N]")
+    child.sendline("y")
+    child.expect("stopped dev-box-1")
+    child.expect_exact("aiops>")
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    assert _states(run(home, *LIST))["dev-box-1"] in {"stopping", "stopped"}  # seen by the next command
