@@ -64,7 +64,9 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def new_generation(home: Path) -> str:
     """A fresh generation: its own empty state directory, recorded as current; old ones pruned."""
-    generation = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    now = time.time()  # sortable to the microsecond, so pruning keeps the newest
+    generation = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1e6) % 1_000_000:06d}-" + \
+        secrets.token_hex(2)
     generation_dir(home, generation).mkdir(parents=True, exist_ok=True)
     _write_atomically(sandbox_home(home) / CURRENT_FILE, generation + "\n")
     _prune(home, keep={generation})
