@@ -241,7 +241,10 @@ def prestart(settings: Settings) -> None:
     The command line calls this first thing (before its heavy imports), so the child's moto import
     and seeding overlap them; start_private_sandbox then takes this one.
     """
-    _prestarted[settings.home] = _spawn_or_attach(settings)
+    sandbox = _spawn_or_attach(settings)
+    isolate_process_for_sandbox(sandbox.url, sandbox.region)  # from now on, not only once it is taken
+    settings.aws_endpoint_url, settings.aws_profile = sandbox.url, None
+    _prestarted[settings.home] = sandbox
 
 
 def _spawn_or_attach(settings: Settings) -> Sandbox:
