@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=_limit, default=20)
 
     sub.add_parser("mcp", parents=[shared], help="serve the MCP tools on stdio for any MCP client")
+
+    sandbox = sub.add_parser("sandbox", parents=[shared], help="a sandbox that lives across commands")
+    sandbox.add_argument("action", choices=["start", "stop", "status", "reset"])
     return parser
 
 

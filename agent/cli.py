@@ -57,6 +57,18 @@ def dispatch(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command
+    if command == "sandbox":
+        from agent.sandbox_command import run_sandbox
+
+        return run_sandbox(args, settings)
+    if settings.sandbox:  # state apart: the running sandbox's generation, else the last one's
+        from utils.sandbox_state import point_at_sandbox_state
+
+        point_at_sandbox_state(settings)
+        if command in {None, "ask", "plan", "monitor", "mcp"}:
+            from utils.sandbox import prestart
+
+            prestart(settings)  # the emulator starts (or is attached to) before this command's imports
     if command == "mcp":
         from mcp_server.server import serve
 

@@ -12,11 +12,11 @@ from utils.config import Settings
 
 
 def show_history(args: argparse.Namespace, settings: Settings) -> int:
-    if not (settings.home / AUDIT_DB_NAME).exists():
+    if not (settings.state_dir / AUDIT_DB_NAME).exists():
         entries: list[AuditEntry] = []  # nothing was ever attempted here; do not create the file
     else:
         try:
-            audit = AuditLog(settings.home)
+            audit = AuditLog(settings.state_dir)
         except AuditUnavailable as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 1

@@ -118,7 +118,7 @@ def _json_event(event: MonitorEvent) -> None:
 
 def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        store = IncidentStore(settings.home)
+        store = IncidentStore(settings.state_dir)
     except IncidentStoreUnavailable as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

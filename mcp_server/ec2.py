@@ -75,7 +75,8 @@ def describe_instance(ec2, ref: str) -> InstanceDetail:
     )
 
 
-def get_instance_status(ec2, refs: list[str] | None = None) -> InstanceStatusList:
+def get_instance_status(ec2, refs: list[str] | None = None, cloudwatch=None) -> InstanceStatusList:
+    """EC2's checks per instance and, with `cloudwatch`, each instance's alarms in ALARM next to them."""
     if refs:
         targets = resolve_targets(ec2, refs)
         tags = {t.instance_id: t.tags for t in targets}
@@ -101,7 +102,30 @@ def get_instance_status(ec2, refs: list[str] | None = None) -> InstanceStatusLis
     ]
     statuses.sort(key=lambda s: ((s.name or "~").casefold(), s.instance_id))
     impaired = sum(1 for s in statuses if "impaired" in (s.system_status, s.instance_status))
-    return InstanceStatusList(statuses=statuses, impaired=impaired)
+    checked = cloudwatch is None or _attach_alarms(cloudwatch, statuses)
+    alarming = sum(1 for s in statuses if s.alarms)
+    return InstanceStatusList(statuses=statuses, impaired=impaired, alarming=alarming, alarms_checked=checked)
+
+
+def _attach_alarms(cloudwatch, statuses: list[InstanceStatus]) -> bool:
+    """Put each instance's alarms in ALARM on its row; False when CloudWatch could not be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    by_id = {s.instance_id: s for s in statuses}
+    try:
+        pages = cloudwatch.get_paginator("describe_alarms").paginate(StateValue="ALARM", AlarmTypes=["MetricAlarm"])
+        raws = [a for page in pages for a in page.get("MetricAlarms", [])]
+    except (BotoCoreError, ClientError):
+        return False
+    for raw in raws:
+        for dimension in raw.get("Dimensions") or []:
+            row = by_id.get(dimension.get("Value")) if dimension.get("Name") == "InstanceId" else None
+            if row is None:
+                continue
+            is_check = (raw.get("MetricName") or "").startswith("StatusCheckFailed")
+            row.status_check_alarm = row.status_check_alarm or is_check
+            row.alarms.insert(0 if is_check else len(row.alarms), raw["AlarmName"])
+    return True
 
 
 def _status_pages(ec2, ids: list[str] | None) -> list[dict]:

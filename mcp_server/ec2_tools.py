@@ -82,9 +82,11 @@ async def get_instance_status(
         Field(description="Instance ids or Names; omit for every instance"),
     ] = None,
 ) -> InstanceStatusList:
-    """Show EC2 health: system and instance status checks (ok or impaired) and scheduled events."""
+    """Show EC2 health: system and instance status checks (ok or impaired), scheduled events, and each
+    instance's CloudWatch alarms in ALARM (a failed status-check alarm shows even while EC2 says ok)."""
     state_ = state_of(ctx)
-    return await run_aws(state_, ec2.get_instance_status, state_.clients.ec2, instances, service="EC2")
+    return await run_aws(state_, ec2.get_instance_status, state_.clients.ec2, instances, state_.clients.cloudwatch,
+                         service="EC2")
 
 
 def _action_tool(action: str):

@@ -72,11 +72,17 @@ class InstanceStatus(Result):
     events: list[str] = Field(default_factory=list, description="Scheduled events such as system-reboot")
     env: str | None = Field(None, description="Value of the env tag")
     tags: dict[str, str] = Field(default_factory=dict, description="All tags")
+    alarms: list[str] = Field(default_factory=list, description=(
+        "This instance's CloudWatch alarms in ALARM, status-check alarms first: a failing check the EC2 "
+        "checks may not show yet"))
+    status_check_alarm: bool = Field(False, description="A StatusCheckFailed* alarm of this instance is in ALARM")
 
 
 class InstanceStatusList(Result):
     statuses: list[InstanceStatus]
     impaired: int = Field(description="How many instances have a failed status check")
+    alarming: int = Field(0, description="How many instances have a CloudWatch alarm in ALARM")
+    alarms_checked: bool = Field(True, description="False when the CloudWatch alarms could not be read")
 
 
 class TargetChange(Result):

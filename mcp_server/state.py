@@ -46,7 +46,7 @@ class ServerState:
         state = cls(settings=settings, window=BlastWindow(settings.max_targets_per_window,
                                                          settings.target_window_seconds))
         try:
-            state.audit = AuditLog(settings.home)
+            state.audit = AuditLog(settings.state_dir)
         except AuditUnavailable as exc:
             state.audit_error = str(exc)
         return state

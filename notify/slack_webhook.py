@@ -167,7 +167,7 @@ class SlackWebhookNotifier:
             return value.get_secret_value() if value is not None else None
 
         tiers = {tier: secret(f"slack_webhook_url_tier{tier}") for tier in (0, 1, 2)}
-        return cls(Path(settings.home), secret("slack_webhook_url"), tiers)
+        return cls(Path(settings.state_dir), secret("slack_webhook_url"), tiers)
 
     def _build_lanes(
         self, default_url: str | None, tier_urls: dict[int, str | None], handlers: list, timeout: float

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from utils.urls import public_url, redact
@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     tiers: dict[str, Any] = Field(default_factory=dict)
     auto_remediation: dict[str, Any] = Field(default_factory=dict)
     monitor: dict[str, Any] = Field(default_factory=dict)
+    # With --sandbox: the sandbox generation's own directory (utils/sandbox_state.py sets it).
+    _sandbox_state: Path | None = PrivateAttr(None)
 
     @field_validator("aws_endpoint_url")
     @classmethod
@@ -109,6 +111,22 @@ class Settings(BaseSettings):
     @property
     def region(self) -> str:
         return self.aws_region or "us-east-1"
+
+    @property
+    def sandbox_home(self) -> Path:
+        """Everything the sandbox keeps: AIOPS_HOME/sandbox/ (its server file, generations, REPL history)."""
+        return self.home / "sandbox"
+
+    @property
+    def state_dir(self) -> Path:
+        """Where incidents, the audit log, the outbox, owner files live: AIOPS_HOME, or with --sandbox the
+        current sandbox generation's directory, never the real home (SOPs and aiops.toml stay in AIOPS_HOME)."""
+        if not self.sandbox:
+            return self.home
+        return self._sandbox_state or self.sandbox_home
+
+    def use_sandbox_state(self, directory: Path) -> None:
+        self._sandbox_state = directory
 
 
 def resolve_home(environ: dict[str, str] | None = None) -> Path:

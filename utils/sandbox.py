@@ -6,82 +6,35 @@ Nothing in this mode can reach real AWS: the endpoint is loopback and the creden
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import os
 import socket
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from utils.sandbox_costs import COST_BY_SERVICE, seed_costs
+from utils.sandbox_seed import (
+    ALARM_SPECS,
+    ESTATE,
+    LOG_LINES,
+    SeedInstance,
+    alarm_names,
+    move_metric,
+    seed_estate,
+)
 
 if TYPE_CHECKING:
     from utils.config import Settings
 
+__all__ = ["COST_BY_SERVICE", "ESTATE", "LOG_LINES", "Sandbox", "SeedInstance", "alarm_names", "clear_alarm",
+           "clear_alarm_named", "seed_costs", "seed_estate", "simulate_alarm", "start_private_sandbox"]
+
 SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
 DEFAULT_REGION = "us-east-1"
-AMI = "ami-0abcdef1234567890"
-
-
-@dataclass(frozen=True)
-class SeedInstance:
-    name: str
-    env: str
-    role: str
-    instance_type: str = "t3.small"
-    running: bool = True
-    protected_tag: bool = False
-    termination_protection: bool = False
-
-
-ESTATE: list[SeedInstance] = [
-    SeedInstance("web-server", "prod", "web", "t3.medium"),
-    SeedInstance("api-1", "prod", "api", "m5.large"),
-    SeedInstance("api-2", "prod", "api", "m5.large"),
-    SeedInstance("db-primary", "prod", "db", "r5.xlarge", protected_tag=True),
-    SeedInstance("cache-1", "prod", "cache", "r5.large"),
-    SeedInstance("bastion", "prod", "bastion", "t3.micro", termination_protection=True),
-    SeedInstance("worker-1", "staging", "worker", "c5.large"),
-    SeedInstance("worker-2", "staging", "worker", "c5.large", running=False),
-    SeedInstance("dev-box-1", "dev", "dev", "t3.small"),
-    SeedInstance("dev-box-2", "dev", "dev", "t3.small", running=False),
-]
-
-LOG_LINES = {
-    "/aws/ec2/web-server": [
-        '10.0.1.12 - - "GET /health HTTP/1.1" 200 12 0.002',
-        '10.0.1.40 - - "GET /checkout HTTP/1.1" 502 166 30.001',
-        "[error] upstream timed out (110: Connection timed out) while reading response header from upstream",
-        '10.0.1.41 - - "POST /api/cart HTTP/1.1" 504 160 60.000',
-        "[warn] 1024 worker_connections are not enough",
-        '10.0.1.12 - - "GET /health HTTP/1.1" 200 12 0.001',
-    ],
-    "/app/api": [
-        "INFO request_id=8f1c GET /v1/orders 200 38ms",
-        "ERROR request_id=9a2d database connection pool exhausted (max=20) after 5000ms",
-        "ERROR request_id=9a2e TimeoutError: upstream payments-service did not answer in 10s",
-        "WARN retrying payments call attempt=2",
-        "INFO request_id=9b00 GET /v1/orders 200 41ms",
-    ],
-    "/app/worker": [
-        "INFO job=nightly-report started",
-        "ERROR job=nightly-report OutOfMemoryError: Java heap space",
-        "INFO job=cleanup finished in 12s",
-    ],
-}
-
-COST_BY_SERVICE = {
-    "Amazon Elastic Compute Cloud - Compute": 1843.27,
-    "Amazon Relational Database Service": 912.40,
-    "Amazon Simple Storage Service": 214.95,
-    "Amazon CloudWatch": 88.12,
-    "AWS Data Transfer": 61.33,
-    "Amazon ElastiCache": 140.80,
-}
 
 
 @dataclass
@@ -91,8 +44,31 @@ class Sandbox:
     ready: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     seed_seconds: float | None = None
+    generation: str | None = None
+    attached: bool = False  # a `sandbox start` emulator another process runs: never stopped from here
     _server: object | None = None
     _port: int = 0
+    _child: object | None = None  # the private sandbox's process (spawn)
+    _listeners: list = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def when_ready(self, callback: Callable[[BaseException | None], None] | None) -> None:
+        """Call `callback(error or None)` once seeded (at once if it already is)."""
+        if callback is None:
+            return
+        with self._lock:
+            if not self.ready.is_set():
+                self._listeners.append(callback)
+                return
+        callback(self.error)
+
+    def _done(self, error: BaseException | None) -> None:
+        with self._lock:
+            self.error = error
+            self.ready.set()
+            listeners, self._listeners = self._listeners, []
+        for callback in listeners:
+            callback(error)
 
     def reserve(self) -> str:
         """Pick a free loopback port now, so children can be pointed at the sandbox before it runs."""
@@ -106,6 +82,10 @@ class Sandbox:
         """Start moto on loopback (the reserved port, else a free one); ~0.25 s. Seeding is separate."""
         from moto.server import ThreadedMotoServer
 
+        from utils.sandbox_costs import install_cost_explorer
+
+        install_cost_explorer()  # this process hosts moto: Cost Explorer answers the asked period
+        _import_moto_ec2()
         # moto's request log would garble the terminal.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
@@ -126,28 +106,98 @@ class Sandbox:
             self.seed_seconds = time.perf_counter() - started
             self.ready.set()
 
-    def seed_in_background(self, on_done: Callable[[BaseException | None], None] | None = None,
-                           start: bool = False) -> None:
-        """Seed (and with `start`, first start the server) on a thread; `ready` is set when done."""
+    def keep_history_current(self, stopping: threading.Event, every: float = 30.0) -> None:
+        """On a thread in the process that hosts moto: new 5-minute points as time passes, so a
+        sandbox that lives for hours still answers "the last 30 minutes"."""
+        from utils.sandbox_seed import seed_clients, tick
 
         def run() -> None:
-            try:
-                if start:
-                    self.start()
-                self.seed()
-            except BaseException as exc:  # reported through on_done / self.error
-                if on_done:
-                    on_done(exc)
-                return
-            if on_done:
-                on_done(None)
+            now = time.time()
+            last = now - now % 300  # the seeded history's last point
+            while not stopping.wait(every):
+                try:
+                    last = tick(seed_clients(self.url, self.region), last)
+                except Exception:  # noqa: BLE001 - a missed tick is filled by the next one
+                    logging.getLogger(__name__).debug("sandbox history tick failed", exc_info=True)
 
-        threading.Thread(target=run, name="sandbox-seed", daemon=True).start()
+        threading.Thread(target=run, name="sandbox-history", daemon=True).start()
+
+    def spawn(self) -> str:
+        """Run moto and the seeding in a child process, on the reserved port; returns the url at once.
+
+        A child, not a thread: moto's import and the seeding (~2 s of CPU) run on another core while
+        this process imports what it needs, and no moto backend is shared with this process. `ready`
+        is set when the child says it is seeded (or died: then `error` says why). The child leaves
+        when this process does, even without stop().
+        """
+        import subprocess
+        import sys
+        import tempfile
+
+        url = self.url or self.reserve()
+        repo = Path(__file__).resolve().parent.parent
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the reader thread when the child ends
+        path = os.pathsep.join(p for p in (str(repo), os.environ.get("PYTHONPATH")) if p)
+        started = time.perf_counter()
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "utils.sandbox_server", "--private", str(self._port), self.region, str(os.getpid())],
+            cwd=repo, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+
+        def reader() -> None:
+            for line in self._child.stdout:
+                if line.strip() == "ready":
+                    self.seed_seconds = time.perf_counter() - started
+                    self._done(None)
+                    break
+            finish()
+
+        def finish() -> None:
+            if not self.ready.is_set():  # the child died before it was seeded
+                errors.seek(0)
+                last = [line for line in errors.read().decode(errors="replace").splitlines() if line.strip()]
+                self._done(RuntimeError(last[-1] if last else f"the sandbox process exited ({self._child.wait()})"))
+            else:
+                for _line in self._child.stdout:
+                    pass
+            errors.close()
+
+        threading.Thread(target=reader, name="sandbox-child", daemon=True).start()
+        return url
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=5)
+            except Exception:  # noqa: BLE001 - it must go either way
+                child.kill()
+
+
+def _import_moto_ec2() -> None:
+    """Import moto's EC2 backend now, with one boto3 Session for its import-time region lists.
+
+    Its module body builds three `boto3.Session()`s only to list regions, each loading the endpoint
+    data again: ~0.5 s of a fresh process's ~1.4 s import. One shared session lists the same regions.
+    """
+    import sys
+
+    if "moto.ec2.models" in sys.modules:
+        return
+    import boto3
+
+    shared = boto3.Session()
+    original = boto3.Session
+    boto3.Session = lambda *args, **kwargs: shared if not (args or kwargs) else original(*args, **kwargs)
+    try:
+        import moto.ec2.models  # noqa: F401
+    finally:
+        boto3.Session = original
 
 
 def isolate_process_for_sandbox(url: str, region: str = DEFAULT_REGION) -> None:
@@ -163,155 +213,54 @@ def start_private_sandbox(settings: Settings, *, seed: str = "now",
     """Start a sandbox for this process's lifetime and point the process and `settings` at it.
 
     The endpoint is set before any AWS client exists, so nothing in this process can reach real AWS.
-    `seed`: "now" (seeded on return), "background" (server up, seeding on a thread) or "deferred"
-    (the port is reserved and both start and seed run on a thread; `ready` says when).
+    A running `sandbox start` emulator is attached to at once. Otherwise a child process runs moto on
+    a reserved port and seeds it: `seed="now"` returns once seeded; "background" and "deferred"
+    return at once (`ready` says when, `on_seeded` is called then).
     """
-    sandbox = Sandbox(region=settings.region)
-    if seed == "deferred":
-        url = sandbox.reserve()
-        sandbox.seed_in_background(on_seeded, start=True)
-    else:
-        url = sandbox.start()
-        if seed == "background":
-            sandbox.seed_in_background(on_seeded)
-        else:
-            sandbox.seed()
-    isolate_process_for_sandbox(url, sandbox.region)
-    settings.aws_endpoint_url, settings.aws_profile = url, None
+    from utils.sandbox_state import generation_dir
+
+    sandbox = _prestarted.pop(settings.home, None) or _spawn_or_attach(settings)
+    sandbox.when_ready(on_seeded)
+    if seed == "now":
+        sandbox.ready.wait(120)
+        if not sandbox.attached and (sandbox.error is not None or sandbox.seed_seconds is None):
+            sandbox.stop()
+            raise RuntimeError(f"the AWS sandbox did not start: {sandbox.error or 'no answer in 120 s'}")
+    isolate_process_for_sandbox(sandbox.url, sandbox.region)
+    settings.aws_endpoint_url, settings.aws_profile = sandbox.url, None
+    settings.use_sandbox_state(generation_dir(settings.home, sandbox.generation))
     return sandbox
 
 
-def _clients(url: str, region: str):
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.session.Session(
-        aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region
-    )
-    config = Config(retries={"max_attempts": 1})
-    return {name: session.client(name, endpoint_url=url, config=config)
-            for name in ("ec2", "cloudwatch", "logs")}
+_prestarted: dict = {}  # AIOPS_HOME -> the Sandbox `prestart` began for this process
 
 
-@functools.lru_cache(maxsize=8)
-def _seed_clients(url: str, region: str):
-    """seed_estate's clients, kept per endpoint: building them (and loading their service models) took
-    longer than the ~90 seeding calls themselves, and the test suite seeds the same endpoint for each test."""
-    return _clients(url, region)
+def prestart(settings: Settings) -> None:
+    """Attach to a running `sandbox start` emulator, else spawn this process's private sandbox, now.
+
+    The command line calls this first thing (before its heavy imports), so the child's moto import
+    and seeding overlap them; start_private_sandbox then takes this one.
+    """
+    sandbox = _spawn_or_attach(settings)
+    isolate_process_for_sandbox(sandbox.url, sandbox.region)  # from now on, not only once it is taken
+    settings.aws_endpoint_url, settings.aws_profile = sandbox.url, None
+    _prestarted[settings.home] = sandbox
 
 
-def seed_estate(url: str, region: str = DEFAULT_REGION, estate: list[SeedInstance] | None = None) -> dict[str, str]:
-    """Create instances, alarms, metrics, logs and canned costs. Returns Name -> instance id."""
-    clients = _seed_clients(url, region)
-    ids = _seed_instances(clients["ec2"], estate or ESTATE)
-    _seed_alarms(clients["cloudwatch"], ids)
-    _seed_metrics(clients["cloudwatch"], ids)
-    _seed_logs(clients["logs"])
-    seed_costs(url)
-    return ids
+def _spawn_or_attach(settings: Settings) -> Sandbox:
+    import atexit
 
+    from utils.sandbox_state import new_generation, running_server
 
-def _seed_instances(ec2, estate: list[SeedInstance]) -> dict[str, str]:
-    ids: dict[str, str] = {}
-    for spec in estate:
-        tags = [{"Key": "Name", "Value": spec.name}, {"Key": "env", "Value": spec.env},
-                {"Key": "role", "Value": spec.role}]
-        if spec.protected_tag:
-            tags.append({"Key": "aiops:protected", "Value": "true"})
-        response = ec2.run_instances(
-            ImageId=AMI, MinCount=1, MaxCount=1, InstanceType=spec.instance_type,
-            TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
-        )
-        ids[spec.name] = response["Instances"][0]["InstanceId"]
-    stopped = [ids[s.name] for s in estate if not s.running]
-    if stopped:
-        ec2.stop_instances(InstanceIds=stopped)
-    for spec in estate:
-        if spec.termination_protection:
-            # run_instances(DisableApiTermination=True) is ignored by moto; the attribute call works.
-            ec2.modify_instance_attribute(InstanceId=ids[spec.name], DisableApiTermination={"Value": True})
-    return ids
-
-
-def alarm_names(name: str) -> dict[str, str]:
-    """The sandbox's alarm naming, shared with `simulate`."""
-    return {"cpu": f"{name}-cpu-high", "status": f"{name}-status-check-failed", "disk": f"{name}-disk-full"}
-
-
-def _seed_alarms(cloudwatch, ids: dict[str, str]) -> None:
-    firing = {("web-server", "cpu"), ("worker-1", "status")}
-    for name, instance_id in ids.items():
-        names = alarm_names(name)
-        specs = {
-            "cpu": ("AWS/EC2", "CPUUtilization", 80.0, "Average", f"CPU above 80% for 10 minutes on {name}"),
-            "status": ("AWS/EC2", "StatusCheckFailed", 1.0, "Maximum", f"EC2 status check failing on {name}"),
-            "disk": ("CWAgent", "disk_used_percent", 90.0, "Average", f"Root volume above 90% on {name}"),
-        }
-        for kind, (namespace, metric, threshold, stat, description) in specs.items():
-            cloudwatch.put_metric_alarm(
-                AlarmName=names[kind], AlarmDescription=description, Namespace=namespace, MetricName=metric,
-                Dimensions=[{"Name": "InstanceId", "Value": instance_id}], Statistic=stat, Period=300,
-                EvaluationPeriods=2, Threshold=threshold, ComparisonOperator="GreaterThanOrEqualToThreshold",
-            )
-            state = "ALARM" if (name, kind) in firing else "OK"
-            cloudwatch.set_alarm_state(
-                AlarmName=names[kind], StateValue=state,
-                StateReason=f"Threshold crossed: {metric} {'>=' if state == 'ALARM' else '<'} {threshold}",
-            )
-
-
-def _seed_metrics(cloudwatch, ids: dict[str, str]) -> None:
-    now = datetime.now(UTC)
-    for index, (name, instance_id) in enumerate(ids.items()):
-        base = 92.0 if name == "web-server" else 12.0 + 7 * (index % 5)
-        data = [
-            {
-                "MetricName": "CPUUtilization",
-                "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
-                "Timestamp": now - timedelta(minutes=5 * step),
-                "Value": max(0.0, min(100.0, base + ((step * 37) % 11) - 5)),
-                "Unit": "Percent",
-            }
-            for step in range(12)
-        ]
-        cloudwatch.put_metric_data(Namespace="AWS/EC2", MetricData=data)
-
-
-def _seed_logs(logs) -> None:
-    now_ms = int(time.time() * 1000)
-    for group, lines in LOG_LINES.items():
-        logs.create_log_group(logGroupName=group)
-        logs.create_log_stream(logGroupName=group, logStreamName="i-sandbox/main")
-        events = [{"timestamp": now_ms - (len(lines) - i) * 60_000, "message": line} for i, line in enumerate(lines)]
-        logs.put_log_events(logGroupName=group, logStreamName="i-sandbox/main", logEvents=events)
-
-
-def cost_result(today: date) -> dict:
-    first = today.replace(day=1)
-    previous = (first - timedelta(days=1)).replace(day=1)
-    periods = [(previous, first, 1.0), (first, today + timedelta(days=1), today.day / 30)]
-    results = []
-    for start, end, scale in periods:
-        groups = [
-            {"Keys": [service], "Metrics": {"UnblendedCost": {"Amount": f"{amount * scale:.2f}", "Unit": "USD"}}}
-            for service, amount in COST_BY_SERVICE.items()
-        ]
-        results.append({"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-                        "Total": {}, "Groups": groups, "Estimated": start == first})
-    return {"ResultsByTime": results, "DimensionValueAttributes": []}
-
-
-def seed_costs(url: str, count: int = 200) -> None:
-    """moto answers each distinct Cost Explorer query with the next canned result: queue plenty."""
-    body = json.dumps({"results": [cost_result(datetime.now(UTC).date())] * count}).encode()
-    request = urllib.request.Request(
-        f"{url}/moto-api/static/ce/cost-and-usage-results", data=body,
-        headers={"Content-Type": "application/json"}, method="POST",
-    )
-    # Loopback only: never route the sandbox through a configured HTTP proxy.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as response:
-        response.read()
+    running, _stale = running_server(settings.home)
+    if running is not None:  # attach at once: its state, its generation
+        sandbox = Sandbox(region=settings.region, url=running.url, generation=running.generation, attached=True)
+        sandbox._done(None)
+    else:
+        sandbox = Sandbox(region=settings.region, generation=new_generation(settings.home))
+        sandbox.spawn()
+        atexit.register(sandbox.stop)
+    return sandbox
 
 
 def _alarm_client(url: str | None, region: str):
@@ -319,11 +268,15 @@ def _alarm_client(url: str | None, region: str):
 
     if url is None:  # the process's own AWS settings (AWS_ENDPOINT_URL included)
         return boto3.client("cloudwatch", region_name=region)
-    return _clients(url, region)["cloudwatch"]
+    from utils.sandbox_seed import seed_clients
+
+    return seed_clients(url, region)["cloudwatch"]
 
 
 def simulate_alarm(url: str | None, kind: str, name: str, region: str = DEFAULT_REGION) -> str:
-    """Flip the seeded alarm of `kind` (cpu, status, disk) on instance `name` to ALARM; returns its name.
+    """Put the seeded alarm of `kind` (cpu, status, disk) on instance `name` in ALARM, and its metric's
+    recent points above the threshold with it (a status check: what get_instance_status reports too,
+    through the alarm); returns the alarm's name.
 
     `url=None` uses this process's AWS settings, for a sandbox another process started.
     """
@@ -331,7 +284,7 @@ def simulate_alarm(url: str | None, kind: str, name: str, region: str = DEFAULT_
 
 
 def clear_alarm(url: str | None, kind: str, name: str, region: str = DEFAULT_REGION) -> str:
-    """Flip it back to OK."""
+    """Back to OK, the metric's recent points back to normal."""
     return _set_alarm(url, kind, name, "OK", region)
 
 
@@ -339,14 +292,26 @@ def _set_alarm(url: str | None, kind: str, name: str, state: str, region: str) -
     names = alarm_names(name)
     if kind not in names:
         raise ValueError(f"unknown alarm kind '{kind}'; use one of {', '.join(names)}")
-    alarm = names[kind]
     why = "Simulated: threshold crossed" if state == "ALARM" else "Simulated: back to normal"
-    _alarm_client(url, region).set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=why)
-    return alarm
+    _move(url, names[kind], state, why, region)
+    return names[kind]
 
 
 def clear_alarm_named(url: str | None, alarm: str, region: str = DEFAULT_REGION) -> None:
     """Return one alarm to OK by name: the sandbox's stand-in for a fix that worked."""
-    _alarm_client(url, region).describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]  # raises if unknown
-    _alarm_client(url, region).set_alarm_state(AlarmName=alarm, StateValue="OK",
-                                               StateReason="Recovered after the approved action")
+    _move(url, alarm, "OK", "Recovered after the approved action", region)
+
+
+def _move(url: str | None, alarm: str, state: str, why: str, region: str) -> None:
+    """Move the alarm's metric first (so the alarm never contradicts it), then the alarm."""
+    cloudwatch = _alarm_client(url, region)
+    found = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    if not found:
+        raise ValueError(f"no alarm named {alarm!r} in the sandbox")
+    raw = found[0]
+    kind = next((k for k, spec in ALARM_SPECS.items() if spec[1] == raw.get("MetricName")), None)
+    instance_id = next((d["Value"] for d in raw.get("Dimensions") or [] if d["Name"] == "InstanceId"), None)
+    if kind is not None and instance_id is not None:
+        name = alarm.removesuffix(alarm_names("")[kind])
+        move_metric(cloudwatch, instance_id, name, kind, alarming=state == "ALARM")
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=why)

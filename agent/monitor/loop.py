@@ -68,7 +68,7 @@ class Monitor:
         self.notifier = notifier or notifier_from_settings(settings)
         self.sources = sources if sources is not None else build_sources()
         self.announcer = Announcer(self.notifier, on_event)
-        self._owner = Owner(settings.home)  # names this process on incident claims; dead owners are taken over
+        self._owner = Owner(settings.state_dir)  # names this process on incident claims; dead owners are taken over
         self.owner = self._owner.name
         self.responder = Responder(session, self.store, self.options, self.auto, self.announcer, self.owner)
         self._lock = asyncio.Lock()
@@ -84,11 +84,11 @@ class Monitor:
         cron, a page storm) and lose the approval queue; a damaged file is left for a person to
         look at rather than moved aside, which would also page everything again under new ids.
         """
-        return IncidentStore(self.settings.home, clock=self.clock)
+        return IncidentStore(self.settings.state_dir, clock=self.clock)
 
     def _open_audit(self) -> AuditLog | None:
         try:
-            return AuditLog(self.settings.home)
+            return AuditLog(self.settings.state_dir)
         except AuditUnavailable as exc:
             self._standing_problems.append(f"{exc}; stops the agent made cannot be told apart from others")
             return None

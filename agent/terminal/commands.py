@@ -110,7 +110,7 @@ async def _history(ctx: CommandContext, rest: str) -> None:
     from utils.audit import AuditLog
 
     limit = int(rest) if rest.isdigit() else 15
-    entries = await asyncio.to_thread(lambda: AuditLog(ctx.settings.home).recent(limit))
+    entries = await asyncio.to_thread(lambda: AuditLog(ctx.settings.state_dir).recent(limit))
     if not entries:
         ctx.terminal.info("no actions recorded yet")
         return

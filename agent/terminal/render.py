@@ -95,13 +95,17 @@ def instance_detail(data: dict) -> RenderableType:
 
 
 def status_table(data: dict) -> RenderableType:
-    table = Table(title=f"status checks ({data.get('impaired', 0)} impaired)", title_justify="left",
-                  header_style="bold")
-    for column in ("Name", "ID", "State", "System", "Instance", "Events"):
-        table.add_column(column, no_wrap=column in {"Name", "ID", "State"})
+    title = f"status checks ({data.get('impaired', 0)} impaired"
+    title += f", {data['alarming']} with alarms in ALARM)" if data.get("alarming") else ")"
+    if data.get("alarms_checked") is False:
+        title += " — CloudWatch alarms could not be read"
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in ("Name", "ID", "State", "System", "Instance", "Alarms", "Events"):
+        table.add_column(column, no_wrap=column in {"Name", "ID", "State"}, overflow="fold")
     for s in data.get("statuses", []):
+        alarms = Text(", ".join(s.get("alarms") or []) or "-", style="bold red" if s.get("alarms") else "")
         table.add_row(s.get("name") or "-", s["instance_id"], styled(s.get("state")), styled(s.get("system_status")),
-                      styled(s.get("instance_status")), ", ".join(s.get("events") or []) or "-")
+                      styled(s.get("instance_status")), alarms, ", ".join(s.get("events") or []) or "-")
     return table
 
 

@@ -209,7 +209,8 @@ def run_repl(settings: Settings) -> int:
 
 async def _run(settings: Settings) -> int:
     completer = RequestCompleter()
-    terminal = Terminal(history_file=settings.home / HISTORY_FILE, completer=completer,
+    history_home = settings.sandbox_home if settings.sandbox else settings.home  # the sandbox's typing apart
+    terminal = Terminal(history_file=history_home / HISTORY_FILE, completer=completer,
                         confirm_timeout=settings.confirm_timeout_seconds)
     with terminal.spinner("starting…"):
         context = runtime(settings, client_name="aiops-repl", background_seed=True)

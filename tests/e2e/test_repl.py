@@ -101,6 +101,8 @@ def test_sandbox_banner_and_request(tmp_path):
     child.expect("firing")
     child.expect_exact(PROMPT)
     assert leave(child) == 0
+    home = tmp_path / "home"  # the sandbox's typing and state apart from the real ones
+    assert (home / "sandbox" / "repl_history").exists() and not (home / "repl_history").exists()
 
 
 def test_auto_on_panel_approve_gate_and_off(estate, aws_env, ec2):
