@@ -8,8 +8,8 @@ import sys
 import threading
 
 from agent.chatops import ChatOps, Reply, clarification_text
-from agent.mcp_client import ConfirmationRequest
-from agent.runtime import runtime
+from agent.outcomes import ConfirmationRequest
+from agent.runtime import oneshot_runtime
 from utils.config import Settings
 
 EXIT_FOR_STATUS = {"ok": 0, "planned": 0, "declined": 1, "refused": 1, "unconfirmed": 1, "error": 1}
@@ -25,7 +25,7 @@ async def _oneshot(args, settings: Settings) -> int:
     if not text:
         sys.stderr.write("error: the request is empty; say what you want, e.g. \"list all instances\"\n")
         return 2
-    async with runtime(settings, client_name=f"aiops-{args.command}") as rt:
+    async with oneshot_runtime(settings, client_name=f"aiops-{args.command}") as rt:
         chat = ChatOps(rt.session, rt.model_planner)
         if args.command == "plan":
             plan = await chat.plan(text)

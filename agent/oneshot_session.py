@@ -1,0 +1,64 @@
+"""The tool session of a one-shot `ask`/`plan`: EC2 reads in-process, the MCP session only when needed.
+
+A one-shot pays for everything it imports, and the MCP SDK alone is about a second. The server's
+EC2 reads (mcp_server/local_reads.py) need none of it; every other call (any mutation, so every
+guard and confirmation, and the other reads) opens the process's one MCP session on first use and
+goes through it, as the REPL's calls do. The catalog is the server's own declaration
+(mcp_server/catalog.py, the facts its `tools/list` publishes) until the session is open, then the
+session's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from typing import Any
+
+from agent.catalog import Catalog
+from agent.outcomes import Confirmer, ToolOutcome
+from mcp_server.catalog import declared_tools
+from mcp_server.local_reads import LocalReads
+from utils.config import Settings
+
+
+class OneShotSession:
+    """Duck-types agent.mcp_client.ToolSession for ChatOps: `catalog`, `tools`, `call`, `read_resource`."""
+
+    def __init__(self, settings: Settings, client_name: str, stack: AsyncExitStack):
+        self._settings = settings
+        self._client_name = client_name
+        self._stack = stack  # the MCP session, once opened, closes with the command
+        self._reads = LocalReads(settings)
+        self._session: Any = None
+        self._opening = asyncio.Lock()
+        self.catalog = Catalog(declared_tools())
+        self.tools: list[Any] = []  # the tools' schemas are only for a model planner, which uses the MCP session
+        self.local_calls = 0  # calls answered in-process (the tests and bench read it)
+
+    @property
+    def opened(self) -> bool:
+        return self._session is not None
+
+    async def mcp(self):
+        """The one MCP session of this process, opened on first use."""
+        async with self._opening:
+            if self._session is None:
+                from agent.mcp_client import open_session
+
+                self._session = await self._stack.enter_async_context(
+                    open_session(self._settings, client_name=self._client_name))
+                self.catalog, self.tools = self._session.catalog, self._session.tools
+            return self._session
+
+    async def call(self, tool: str, arguments: dict[str, Any], confirmer: Confirmer | None = None) -> ToolOutcome:
+        if self._session is None and not self.catalog.is_mutating(tool) and self._reads.serves(tool, arguments):
+            self.local_calls += 1
+            data, error = await asyncio.to_thread(self._reads.call, tool, arguments)
+            if error is not None:
+                return ToolOutcome(tool=tool, arguments=arguments, status="error", message=error)
+            return ToolOutcome(tool=tool, arguments=arguments, status="ok", message=(data or {}).get("message", ""),
+                               data=data)
+        return await (await self.mcp()).call(tool, arguments, confirmer=confirmer)
+
+    async def read_resource(self, uri: str) -> str | None:
+        return await (await self.mcp()).read_resource(uri)
