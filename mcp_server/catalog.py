@@ -42,12 +42,14 @@ class Hints:
 
 
 READ_ONLY = Hints(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
-# The read-only tools, in the server's order, each with the argument that names instances (if any).
-READ_TOOLS: dict[str, str | None] = {
-    "list_instances": None, "describe_instance": "instance", "get_instance_status": "instances",
+# The read-only tools, each with the argument that names instances (if any), in registration order:
+# ec2_tools.py registers the EC2 reads and then the actions, observe_tools.py the rest.
+EC2_READS: dict[str, str | None] = {
+    "list_instances": None, "describe_instance": "instance", "get_instance_status": "instances"}
+OBSERVE_READS: dict[str, str | None] = {
     "list_alarms": None, "search_logs": None, "get_cost_and_usage": None, "search_sops": None,
-    "get_metric_statistics": "instance",
-}
+    "get_metric_statistics": "instance"}
+READ_TOOLS = {**EC2_READS, **OBSERVE_READS}
 
 
 @dataclass(frozen=True)
@@ -109,5 +111,7 @@ class DeclaredTool:
 
 def declared_tools() -> list[DeclaredTool]:
     """Every tool the server registers, with the annotations and `_meta` it registers them with."""
-    reads = [DeclaredTool(name, READ_ONLY, read_meta(targets)) for name, targets in READ_TOOLS.items()]
-    return reads + [DeclaredTool(a.tool, a.hints, a.meta) for a in ACTIONS.values()]
+    def reads(tools: dict[str, str | None]) -> list[DeclaredTool]:
+        return [DeclaredTool(name, READ_ONLY, read_meta(targets)) for name, targets in tools.items()]
+
+    return reads(EC2_READS) + [DeclaredTool(a.tool, a.hints, a.meta) for a in ACTIONS.values()] + reads(OBSERVE_READS)
