@@ -11,6 +11,9 @@ session's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import threading
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -34,6 +37,7 @@ class OneShotSession:
         self.catalog = Catalog(declared_tools())
         self.tools: list[Any] = []  # the tools' schemas are only for a model planner, which uses the MCP session
         self.local_calls = 0  # calls answered in-process (the tests and bench read it)
+        self._early: dict[tuple[str, str], asyncio.Future] = {}
 
     @property
     def opened(self) -> bool:
@@ -50,10 +54,35 @@ class OneShotSession:
                 self.catalog, self.tools = self._session.catalog, self._session.tools
             return self._session
 
+    def start_early(self, tool: str, arguments: dict[str, Any]) -> None:
+        """Start a read now, for the first call that asks for it: the planning context's listing, sent
+        while the planner is still being imported. Only this process's one request uses it.
+
+        A daemon thread, not the loop's executor: a request that never asks for it (one over the length
+        limit) must not wait at exit for an answer nobody reads.
+        """
+        if not self._reads.serves(tool, arguments) or self.catalog.is_mutating(tool):
+            return
+        loop = asyncio.get_running_loop()
+        future = self._early[_key(tool, arguments)] = loop.create_future()
+
+        def settle(result: tuple[dict[str, Any] | None, str | None]) -> None:
+            if not future.done():
+                future.set_result(result)
+
+        def read() -> None:
+            result = self._reads.call(tool, arguments)
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting any more
+                loop.call_soon_threadsafe(settle, result)
+
+        threading.Thread(target=read, name=f"early-{tool}", daemon=True).start()
+
     async def call(self, tool: str, arguments: dict[str, Any], confirmer: Confirmer | None = None) -> ToolOutcome:
-        if self._session is None and not self.catalog.is_mutating(tool) and self._reads.serves(tool, arguments):
+        early = self._early.pop(_key(tool, arguments), None)
+        if early is not None or (
+                self._session is None and not self.catalog.is_mutating(tool) and self._reads.serves(tool, arguments)):
             self.local_calls += 1
-            data, error = await asyncio.to_thread(self._reads.call, tool, arguments)
+            data, error = await (early or asyncio.to_thread(self._reads.call, tool, arguments))
             if error is not None:
                 return ToolOutcome(tool=tool, arguments=arguments, status="error", message=error)
             return ToolOutcome(tool=tool, arguments=arguments, status="ok", message=(data or {}).get("message", ""),
@@ -62,3 +91,7 @@ class OneShotSession:
 
     async def read_resource(self, uri: str) -> str | None:
         return await (await self.mcp()).read_resource(uri)
+
+
+def _key(tool: str, arguments: dict[str, Any]) -> tuple[str, str]:
+    return tool, json.dumps(arguments, sort_keys=True, default=str)

@@ -89,7 +89,9 @@ async def oneshot_runtime(settings: Settings, *, client_name: str) -> AsyncItera
         from agent.oneshot_session import OneShotSession
 
         async with AsyncExitStack() as stack:
-            yield Runtime(settings, OneShotSession(settings, client_name, stack), None, note, sandbox)
+            session = OneShotSession(settings, client_name, stack)
+            session.start_early("list_instances", {})  # every request plans on the fleet: read it now
+            yield Runtime(settings, session, None, note, sandbox)
     finally:
         if sandbox is not None:
             sandbox.stop()

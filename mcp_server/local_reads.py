@@ -9,6 +9,7 @@ the same structured content and the same error sentences. Anything else goes thr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +49,7 @@ class LocalReads:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._clients: AwsClients | None = None
+        self._lock = threading.Lock()  # an early read on its own thread may build the clients
 
     @staticmethod
     def serves(tool: str, arguments: dict[str, Any]) -> bool:
@@ -62,8 +64,9 @@ class LocalReads:
         if not self.serves(tool, arguments):
             raise ValueError(f"{tool} with these arguments is not served in-process")
         try:
-            if self._clients is None:
-                self._clients = build_clients(self.settings)
+            with self._lock:
+                if self._clients is None:
+                    self._clients = build_clients(self.settings)
         except Exception as exc:  # as ServerState.clients says it: the whole AWS set-up, not one service
             return None, describe_for(self.settings, exc)
         checks, function = _TOOLS[tool]
