@@ -36,7 +36,6 @@ class OneShotSession:
         self._opening = asyncio.Lock()
         self.catalog = Catalog(declared_tools())
         self.tools: list[Any] = []  # the tools' schemas are only for a model planner, which uses the MCP session
-        self.local_calls = 0  # calls answered in-process (the tests and bench read it)
         self._early: dict[tuple[str, str], asyncio.Future] = {}
 
     @property
@@ -81,7 +80,6 @@ class OneShotSession:
         early = self._early.pop(_key(tool, arguments), None)
         if early is not None or (
                 self._session is None and not self.catalog.is_mutating(tool) and self._reads.serves(tool, arguments)):
-            self.local_calls += 1
             data, error = await (early or asyncio.to_thread(self._reads.call, tool, arguments))
             if error is not None:
                 return ToolOutcome(tool=tool, arguments=arguments, status="error", message=error)
