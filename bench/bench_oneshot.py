@@ -30,8 +30,12 @@ RESERVATIONS = {50: 5, 2000: 20}
 
 
 def seed(url: str, count: int) -> None:
+    import urllib.request
+
     import boto3
 
+    # Moto's state is per process, not per server: start each size from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30).read()
     ec2 = boto3.client("ec2", endpoint_url=url, region_name="us-east-1")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     groups = RESERVATIONS.get(count, max(1, count // 100))
