@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from agent.catalog import Catalog
-from agent.mcp_client import Confirmer, ToolOutcome, ToolSession
+from agent.outcomes import Confirmer, ToolOutcome
 from agent.planner import plan_offline
 from agent.planner.types import Clarification, InventoryItem, PlannedCall, PlanningContext
 from utils.names import name_key
+
+if TYPE_CHECKING:  # the MCP session, or a one-shot's (agent/oneshot_session.py): the same calls
+    from agent.mcp_client import ToolSession
 
 MAX_MODEL_STEPS = 3
 # The inventory is re-read at most this often for planning; actions re-resolve server-side anyway.
@@ -71,6 +74,9 @@ class ChatOps:
         self._context: PlanningContext | None = None
         self._context_at = 0.0
         self._context_failure: ToolOutcome | None = None  # the context's list_instances, when it failed
+        # The context's list_instances while it serves the request it was read for: a request that is that
+        # very call ("list all instances") is answered from it instead of reading the whole fleet twice.
+        self._context_listing: ToolOutcome | None = None
 
     async def context(self, refresh: bool = False) -> PlanningContext:
         if refresh or self._context is None or time.monotonic() - self._context_at > CONTEXT_TTL_SECONDS:
@@ -81,6 +87,7 @@ class ChatOps:
     async def _fetch_context(self) -> PlanningContext:
         listed = await self.session.call("list_instances", {})
         self._context_failure = None if listed.ok else listed
+        self._context_listing = listed if listed.ok else None
         instances = [InventoryItem(**i) for i in (listed.data or {}).get("instances", [])] if listed.ok else []
         return PlanningContext(instances=instances, inventory_error=None if listed.ok else listed.message)
 
@@ -96,6 +103,7 @@ class ChatOps:
 
     def invalidate(self) -> None:
         self._context = None
+        self._context_listing = None
 
     def _just_failed(self, tool: str, arguments: dict[str, Any]) -> ToolOutcome | None:
         """The planning context's own failed call, when the plan is that very call: asking a dead or hung
@@ -104,6 +112,11 @@ class ChatOps:
         fresh = self._context is not None and time.monotonic() - self._context_at <= CONTEXT_TTL_SECONDS
         return failed if fresh and failed is not None and (failed.tool, failed.arguments) == (tool, arguments) else None
 
+    def _just_read(self, tool: str, arguments: dict[str, Any]) -> ToolOutcome | None:
+        """The listing this request's planning read, when the plan is that very call (one fleet read, not two)."""
+        listed = self._context_listing
+        return listed if listed is not None and (listed.tool, listed.arguments) == (tool, arguments) else None
+
     async def plan(self, text: str, steps: list[tuple[PlannedCall, str]] | None = None) -> Plan:
         text = text or ""
         if len(text) > MAX_REQUEST_CHARS:
@@ -111,6 +124,7 @@ class ChatOps:
             return Plan(clarification=Clarification(
                 message=f"the request is {len(text):,} characters, over the limit of {MAX_REQUEST_CHARS:,}; "
                         "nothing was done: say it in fewer words"))
+        self._context_listing = None  # only a listing read for this very request may answer it
         context = await self.context()
         offline = plan_offline(text, context)
         if self.model_planner is not None or (isinstance(offline, Clarification) and offline.needs == "log_groups"):
@@ -176,8 +190,8 @@ class ChatOps:
         mutating = self.session.catalog.is_mutating(call.tool)
         if dry_run and mutating:
             arguments["dry_run"] = True
-        outcome = self._just_failed(call.tool, arguments) or await self.session.call(
-            call.tool, arguments, confirmer=confirmer)
+        outcome = self._just_read(call.tool, arguments) or self._just_failed(call.tool, arguments) or (
+            await self.session.call(call.tool, arguments, confirmer=confirmer))
         if mutating:
             self.invalidate()  # states changed; the next plan must see them
         status = "ok" if outcome.status in {"ok", "dry_run"} else outcome.status

@@ -7,76 +7,29 @@ without a confirmer is answered "decline" — no callback, no destructive action
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import mcp.types as mcp_types
 from mcp import Client
-from pydantic import BaseModel, Field
 
 from agent.catalog import Catalog
+from agent.outcomes import (
+    CONFIRMATION_KEY,
+    ConfirmationRequest,
+    Confirmer,
+    ConfirmTarget,
+    ToolOutcome,
+    _confirmer,
+)
 from utils.config import Settings
 
+# Re-exported: the monitor, the terminal and the tests import these from here.
+__all__ = ["CONFIRMATION_KEY", "ConfirmTarget", "ConfirmationRequest", "Confirmer", "ToolOutcome", "ToolSession",
+           "open_session", "outcome_from_result"]
+
 CLIENT_VERSION = "0.1.0"
-# Where the server puts a confirmation's facts: on the `confirm` property of the requested schema.
-CONFIRMATION_KEY = "x-aiops-confirmation"
-
-
-class ConfirmTarget(BaseModel):
-    instance_id: str
-    name: str | None = None
-    state: str | None = None
-    env: str | None = None
-
-
-class ConfirmationRequest(BaseModel):
-    """What the server asks a person to confirm: the facts as data, and the same in words.
-
-    `action` is None when the server sent no facts (another server, or an older one); a confirmer
-    then has only `message` to show, and the ones that consent automatically refuse.
-    """
-
-    message: str
-    action: str | None = None
-    tool: str | None = None
-    risk: str | None = None
-    consequence: str | None = None
-    production: bool = False
-    targets: list[ConfirmTarget] = Field(default_factory=list)
-
-    @classmethod
-    def from_params(cls, params: Any) -> ConfirmationRequest:
-        message = getattr(params, "message", "") or ""
-        schema = getattr(params, "requested_schema", None) or {}
-        answer = (schema.get("properties") or {}).get("confirm") if isinstance(schema, dict) else None
-        facts = answer.get(CONFIRMATION_KEY) if isinstance(answer, dict) else None
-        if not isinstance(facts, dict):
-            return cls(message=message)
-        try:
-            return cls(message=message, **facts)
-        except ValueError:  # malformed facts: show the words, consent to nothing automatically
-            return cls(message=message)
-
-
-Confirmer = Callable[[ConfirmationRequest], Awaitable[bool]]
-
-_confirmer: contextvars.ContextVar[Confirmer | None] = contextvars.ContextVar("confirmer", default=None)
-
-
-class ToolOutcome(BaseModel):
-    """A tool call's result as the agent uses it; failures are data, not exceptions."""
-
-    tool: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    status: str = Field(description="ok | dry_run | declined | refused | unconfirmed | error")
-    message: str = ""
-    data: dict[str, Any] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in {"ok", "dry_run"}
 
 
 class ToolSession:

@@ -6,11 +6,14 @@ import asyncio
 import json
 import sys
 import threading
+from typing import TYPE_CHECKING
 
-from agent.chatops import ChatOps, Reply, clarification_text
-from agent.mcp_client import ConfirmationRequest
-from agent.runtime import runtime
+from agent.outcomes import ConfirmationRequest
+from agent.runtime import oneshot_runtime
 from utils.config import Settings
+
+if TYPE_CHECKING:
+    from agent.chatops import ChatOps, Reply
 
 EXIT_FOR_STATUS = {"ok": 0, "planned": 0, "declined": 1, "refused": 1, "unconfirmed": 1, "error": 1}
 NO_TERMINAL = "no terminal to confirm on: rerun with --yes to consent to this one command"
@@ -27,7 +30,10 @@ async def _oneshot(args, settings: Settings) -> int:
         return 2
     # `ask` can put a question only to a person at a terminal, or take --yes as the answer.
     can_ask = args.command == "ask" and (args.yes or _interactive())
-    async with runtime(settings, client_name=f"aiops-{args.command}", can_ask=can_ask) as rt:
+    async with oneshot_runtime(settings, client_name=f"aiops-{args.command}", can_ask=can_ask) as rt:
+        # Imported here, not at the top: the planner loads (~0.2 s) while the fleet read is under way.
+        from agent.chatops import ChatOps, Reply, clarification_text
+
         chat = ChatOps(rt.session, rt.model_planner)
         if args.command == "plan":
             plan = await chat.plan(text)

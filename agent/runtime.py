@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.mcp_client import ToolSession, open_session
+from agent.model.host import normalize_host, nothing_listens
 from utils.config import Settings
+from utils.urls import public_url
+
+if TYPE_CHECKING:
+    from agent.mcp_client import ToolSession
 
 
 @dataclass
@@ -25,6 +29,10 @@ async def choose_planner(settings: Settings) -> tuple[Any | None, str]:
     """(model planner or None, one line saying which planner serves and why)."""
     if settings.planner == "rules":
         return None, "offline planner (--planner rules)"
+    if settings.planner == "auto" and await nothing_listens(settings.ollama_host):
+        # The probe's own words, without importing the model stack (httpx, langchain: ~0.3 s) to say them.
+        where = public_url(normalize_host(settings.ollama_host))
+        return None, f"Ollama not reachable at {where} — using the offline planner"
     from agent.model.planner import OllamaPlanner
 
     planner = OllamaPlanner.from_settings(settings)
@@ -49,10 +57,41 @@ async def runtime(
         # before its first AWS call.
         sandbox = start_private_sandbox(settings, seed="deferred" if background_seed else "now")
     try:
+        from agent.mcp_client import open_session
+
         planner_task = asyncio.create_task(choose_planner(settings))
         async with open_session(settings, client_name=client_name, can_ask=can_ask) as session:
             model_planner, note = await planner_task
             yield Runtime(settings, session, model_planner, note, sandbox)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+@asynccontextmanager
+async def oneshot_runtime(settings: Settings, *, client_name: str, can_ask: bool = True) -> AsyncIterator[Runtime]:
+    """`ask`/`plan`: as `runtime`, but with no model to serve, EC2 reads run in-process and the MCP
+    session opens only for a call that needs it (agent/oneshot_session.py). A model planner gets the
+    MCP session at once: it plans from the tools' schemas."""
+    sandbox = None
+    if settings.sandbox:
+        from utils.sandbox import start_private_sandbox
+
+        sandbox = start_private_sandbox(settings, seed="now")
+    try:
+        model_planner, note = await choose_planner(settings)
+        if model_planner is not None:
+            from agent.mcp_client import open_session
+
+            async with open_session(settings, client_name=client_name, can_ask=can_ask) as session:
+                yield Runtime(settings, session, model_planner, note, sandbox)
+            return
+        from agent.oneshot_session import OneShotSession
+
+        async with AsyncExitStack() as stack:
+            session = OneShotSession(settings, client_name, stack, can_ask=can_ask)
+            session.start_early("list_instances", {})  # every request plans on the fleet: read it now
+            yield Runtime(settings, session, None, note, sandbox)
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -12,10 +12,8 @@ from `tools/list`. No other module keeps a list of mutating tools.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-
-from mcp.types import ToolAnnotations
 
 META_TARGETS = "aiops/targets"
 META_RISK = "aiops/risk"
@@ -24,7 +22,34 @@ META_END_STATE = "aiops/end_state"
 # requested schema (JSON Schema ignores unknown keywords, so other clients just see the message).
 CONFIRMATION_KEY = "x-aiops-confirmation"
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=True)
+
+
+@dataclass(frozen=True)
+class Hints:
+    """A tool's `ToolAnnotations`, as plain data: a one-shot read plans from these without importing the SDK
+    (~1 s of pydantic models); `annotations()` makes the SDK's object at registration."""
+
+    read_only_hint: bool
+    destructive_hint: bool
+    idempotent_hint: bool
+    open_world_hint: bool = True
+
+    def annotations(self):
+        from mcp.types import ToolAnnotations
+
+        return ToolAnnotations(readOnlyHint=self.read_only_hint, destructiveHint=self.destructive_hint,
+                               idempotentHint=self.idempotent_hint, openWorldHint=self.open_world_hint)
+
+
+READ_ONLY = Hints(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
+# The read-only tools, each with the argument that names instances (if any), in registration order:
+# ec2_tools.py registers the EC2 reads and then the actions, observe_tools.py the rest.
+EC2_READS: dict[str, str | None] = {
+    "list_instances": None, "describe_instance": "instance", "get_instance_status": "instances"}
+OBSERVE_READS: dict[str, str | None] = {
+    "list_alarms": None, "search_logs": None, "list_log_groups": None, "get_cost_and_usage": None,
+    "search_sops": None, "get_metric_statistics": "instance"}
+READ_TOOLS = {**EC2_READS, **OBSERVE_READS}
 
 
 @dataclass(frozen=True)
@@ -45,9 +70,8 @@ class Action:
         return f"{self.verb}_instances"
 
     @property
-    def annotations(self) -> ToolAnnotations:
-        return ToolAnnotations(readOnlyHint=False, destructiveHint=self.destructive,
-                               idempotentHint=self.idempotent, openWorldHint=True)
+    def hints(self) -> Hints:
+        return Hints(read_only_hint=False, destructive_hint=self.destructive, idempotent_hint=self.idempotent)
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -73,3 +97,21 @@ DESTRUCTIVE_ACTIONS = frozenset(verb for verb, action in ACTIONS.items() if acti
 def read_meta(targets: str | None = None) -> dict[str, Any] | None:
     """`_meta` for a read-only tool; `targets` names its instance argument, if it has one."""
     return {META_TARGETS: targets, META_RISK: "LOW"} if targets else {META_RISK: "LOW"}
+
+
+@dataclass(frozen=True)
+class DeclaredTool:
+    """What `tools/list` says of a tool, minus its input schema: enough for agent/catalog.py's `Catalog`."""
+
+    name: str
+    annotations: Hints
+    meta: dict[str, Any]
+    input_schema: dict[str, Any] = field(default_factory=dict)
+
+
+def declared_tools() -> list[DeclaredTool]:
+    """Every tool the server registers, with the annotations and `_meta` it registers them with."""
+    def reads(tools: dict[str, str | None]) -> list[DeclaredTool]:
+        return [DeclaredTool(name, READ_ONLY, read_meta(targets)) for name, targets in tools.items()]
+
+    return reads(EC2_READS) + [DeclaredTool(a.tool, a.hints, a.meta) for a in ACTIONS.values()] + reads(OBSERVE_READS)

@@ -13,7 +13,7 @@ from mcp_types.version import is_version_at_least
 from pydantic import BeforeValidator, Field, StrictBool
 
 from mcp_server import ec2
-from mcp_server.catalog import ACTIONS, DESTRUCTIVE_ACTIONS, READ_ONLY, read_meta
+from mcp_server.catalog import ACTIONS, DESTRUCTIVE_ACTIONS, READ_ONLY, READ_TOOLS, read_meta
 from mcp_server.guards import (
     Confirmation,
     GuardVerdict,
@@ -215,9 +215,8 @@ def _change(t) -> TargetChange:
 
 
 def register(mcp: MCPServer) -> None:
-    mcp.add_tool(list_instances, annotations=READ_ONLY, meta=read_meta())
-    mcp.add_tool(describe_instance, annotations=READ_ONLY, meta=read_meta("instance"))
-    mcp.add_tool(get_instance_status, annotations=READ_ONLY, meta=read_meta("instances"))
+    for fn in (list_instances, describe_instance, get_instance_status):
+        mcp.add_tool(fn, annotations=READ_ONLY.annotations(), meta=read_meta(READ_TOOLS[fn.__name__]))
     for action in ACTIONS.values():
         mcp.add_tool(_action_tool(action.verb), name=action.tool, description=action.doc,
-                     annotations=action.annotations, meta=action.meta)
+                     annotations=action.hints.annotations(), meta=action.meta)

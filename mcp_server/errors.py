@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
+from mcp_server.inventory import ResolutionError
+from utils.aws import TimeoutBudget
+from utils.config import Settings
+from utils.logs import debug_enabled
 from utils.urls import public_url, redact
+
+log = logging.getLogger(__name__)
 
 # Code -> what to do about it. The AWS message is appended when it adds detail.
 _ADVICE: dict[str, str] = {
@@ -105,3 +114,21 @@ def aws_error_code(exc: BaseException) -> str | None:
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Code")
     return None
+
+
+def failure_text(exc: BaseException, describe: Callable[[BaseException], str]) -> str:
+    """The tool error's sentence for a failure in a tool's work (state.run_aws, and the in-process reads)."""
+    if isinstance(exc, ResolutionError):
+        return f"UnresolvedInstance: {exc}"
+    if isinstance(exc, ValueError):  # our own validation of arguments; domain errors carry their own code
+        return f"{getattr(exc, 'code', 'InvalidArgument')}: {exc}"
+    return describe(exc)
+
+
+def describe_for(settings: Settings, exc: BaseException, service: str = "AWS") -> str:
+    """`describe_aws_error` with this process's endpoint and time budget; the traceback too under AIOPS_DEBUG."""
+    message = describe_aws_error(exc, service, endpoint=settings.aws_endpoint_url,
+                                 budget=TimeoutBudget.from_settings(settings).describe())
+    if debug_enabled():  # the sentence is for people; the traceback for whoever debugs it
+        log.warning("%s", message, exc_info=exc)
+    return message

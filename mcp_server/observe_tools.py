@@ -10,7 +10,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import Field
 
 from mcp_server import cloudwatch, cost, logs
-from mcp_server.catalog import READ_ONLY, read_meta
+from mcp_server.catalog import READ_ONLY, READ_TOOLS, read_meta
 from mcp_server.inventory import resolve_targets
 from mcp_server.models import (
     AlarmList,
@@ -129,9 +129,8 @@ LOG_GROUPS_URI = "aiops://log-groups/{prefix}"
 
 
 def register(mcp: MCPServer) -> None:
-    for fn in (list_alarms, search_logs, list_log_groups, get_cost_and_usage, search_sops):
-        mcp.add_tool(fn, annotations=READ_ONLY, meta=read_meta())
-    mcp.add_tool(get_metric_statistics, annotations=READ_ONLY, meta=read_meta("instance"))
+    for fn in (list_alarms, search_logs, list_log_groups, get_cost_and_usage, search_sops, get_metric_statistics):
+        mcp.add_tool(fn, annotations=READ_ONLY.annotations(), meta=read_meta(READ_TOOLS[fn.__name__]))
 
     # A resource, not a tool: planners need the names, and the tool catalog is a fixed contract.
     # Templated only because the SDK injects the Context (our AWS clients) into templated resources.

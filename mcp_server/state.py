@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,16 +11,13 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_server.errors import describe_aws_error
+from mcp_server.errors import describe_for, failure_text
 from mcp_server.guards import BlastWindow
-from mcp_server.inventory import ResolutionError
 from utils.audit import AuditLog, AuditUnavailable
-from utils.aws import AwsClients, TimeoutBudget, build_clients
+from utils.aws import AwsClients, build_clients
 from utils.config import Settings
-from utils.logs import debug_enabled
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 # How long a tool waits for an embedded sandbox that is still seeding.
 SANDBOX_READY_TIMEOUT = 60
@@ -64,11 +60,7 @@ class ServerState:
                 raise ToolError(self.describe(exc)) from exc
 
     def describe(self, exc: BaseException, service: str = "AWS") -> str:
-        message = describe_aws_error(exc, service, endpoint=self.settings.aws_endpoint_url,
-                                     budget=TimeoutBudget.from_settings(self.settings).describe())
-        if debug_enabled():  # the sentence is for people; the traceback for whoever debugs it
-            log.warning("%s", message, exc_info=exc)
-        return message
+        return describe_for(self.settings, exc, service)
 
     def sop_store(self):
         with self._lock:
@@ -105,12 +97,8 @@ async def run_aws(state: ServerState, fn: Callable[..., T], *args: Any, service:
         return await anyio.to_thread.run_sync(call)
     except ToolError:
         raise
-    except ResolutionError as exc:
-        raise ToolError(f"UnresolvedInstance: {exc}") from exc
-    except ValueError as exc:  # our own validation of arguments; domain errors carry their own code
-        raise ToolError(f"{getattr(exc, 'code', 'InvalidArgument')}: {exc}") from exc
     except Exception as exc:
-        raise ToolError(state.describe(exc, service)) from exc
+        raise ToolError(failure_text(exc, lambda e: state.describe(e, service))) from exc
 
 
 def caller_of(ctx: Context) -> str:

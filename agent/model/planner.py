@@ -14,17 +14,16 @@ from collections.abc import Sequence
 from importlib import resources
 from string import Template
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import mcp.types as mcp_types
 from pydantic import BaseModel
 
+from agent.model.host import DEFAULT_PORT, normalize_host
 from agent.model.tools import check_call, function_specs
 from agent.planner.types import PlannedCall, PlanningContext
 from utils.urls import public_url
 
-DEFAULT_PORT = 11434
 PROBE_SECONDS = 1.5
 MAX_INVENTORY = 60
 MAX_LOG_GROUPS = 40
@@ -209,15 +208,6 @@ def _clean(value: str, limit: int = 64) -> str:
     # Tag values are user-controlled: one short line each, so none can pose as a prompt section.
     value = " ".join(str(value).split())
     return value if len(value) <= limit else value[:limit] + "..."
-
-
-def normalize_host(host: str | None) -> str:
-    """OLLAMA_HOST as Ollama reads it: scheme-less means http and port 11434."""
-    host = (host or "").strip().rstrip("/") or f"http://localhost:{DEFAULT_PORT}"
-    if "://" not in host:
-        parts = urlsplit(f"http://{host}")
-        host = f"http://{host}" if parts.port else f"http://{parts.netloc}:{DEFAULT_PORT}{parts.path}"
-    return host
 
 
 def model_present(model: str, names: Sequence[str | None]) -> bool:
