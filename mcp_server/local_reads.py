@@ -40,6 +40,8 @@ _TOOLS: dict[str, tuple[dict[str, Callable[[Any], bool]], Callable[..., Any]]] =
     "get_instance_status": ({"instances": lambda v: v is None or _strings(v)}, ec2.get_instance_status),
 }
 _REQUIRED = {"describe_instance": {"instance"}}
+# Clients a function takes after its arguments, as ec2_tools.py passes them (status checks read alarms).
+_MORE_CLIENTS = {"get_instance_status": ("cloudwatch",)}
 SERVICE = "EC2"
 
 
@@ -71,7 +73,8 @@ class LocalReads:
             return None, describe_for(self.settings, exc)
         checks, function = _TOOLS[tool]
         try:
-            result = function(self._clients.ec2, *(arguments.get(name) for name in checks))
+            more = (getattr(self._clients, name) for name in _MORE_CLIENTS.get(tool, ()))
+            result = function(self._clients.ec2, *(arguments.get(name) for name in checks), *more)
         except Exception as exc:
             return None, failure_text(exc, lambda e: describe_for(self.settings, e, SERVICE))
         return result.model_dump(mode="json", by_alias=True), None
