@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.monitor.incidents import IncidentStore, IncidentStoreUnavailable
-from agent.monitor.models import CycleReport, MonitorEvent, duration, incident_json, where
+from agent.monitor.models import CycleReport, MonitorEvent, duration, evidence_line, incident_json, where
 from agent.monitor.records import IncidentHistory
 from utils.config import Settings
 
@@ -117,6 +117,11 @@ def _json_event(event: MonitorEvent) -> None:
 
 
 def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.monitor.incidents import DB_NAME
+
+    if not (settings.state_dir / DB_NAME).exists():  # reading must not create a store where none was
+        sys.stdout.write("[]\n" if args.json else "no incidents yet\n")
+        return 0
     try:
         store = IncidentStore(settings.state_dir)
     except IncidentStoreUnavailable as exc:
@@ -165,8 +170,13 @@ def _history_lines(item: IncidentHistory) -> list[str]:
     lines = [f"{inc.id}  Tier {inc.tier}  {inc.status:<8}  {inc.alarm} on {where(inc)}"]
     sop = inc.sops[0]["title"] if inc.sops else "none"
     proposal = inc.proposal
-    what = f"{proposal.describe(inc.name)} [risk {proposal.risk}]" if proposal else "none"
-    lines.append(f"    opened {_iso(inc.opened_at)} · SOP: {sop} · proposal: {what}")
+    if proposal is not None and not proposal.mutating:  # a read that ran at diagnosis
+        found = evidence_line(inc.evidence)
+        lines.append(f"    opened {_iso(inc.opened_at)} · SOP: {sop} · read: {proposal.describe(inc.name)}"
+                     + (f" → {found}" if found else ""))
+    else:
+        what = f"{proposal.describe(inc.name)} [risk {proposal.risk}]" if proposal else "none"
+        lines.append(f"    opened {_iso(inc.opened_at)} · SOP: {sop} · proposal: {what}")
     if approval is not None:
         who = f" by {approval.decided_by} at {_iso(approval.decided_at)}" if approval.decided_at else ""
         outcome = f" · action: {approval.outcome_status} — {approval.outcome_message}" if approval.outcome_status else ""

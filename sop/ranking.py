@@ -208,8 +208,9 @@ FUSED = Weights(vector=1.0, lexical=0.25, name=0.5, alarm=0.3, strip_boilerplate
 # with bench/bench_sop.py --weak on the tuning cases (English and Korean): the lowest right
 # top-1 scored 0.39, and texts nothing in the store answers ("오늘 점심 뭐 먹지", "asdfgh",
 # "who won the football match") 0.06-0.20. Wrong top-1s score like right ones (a sibling
-# runbook), so no threshold separates those.
-WEAK_SCORE = 0.3
+# runbook), so no threshold separates those. Raised from 0.30 to 0.35 after a hand trial: "the
+# coffee machine is out of beans" scored 0.31 (network traffic); 0.35 still keeps every right top-1.
+WEAK_SCORE = 0.35
 
 
 def weak_note(score: float) -> str:

@@ -137,3 +137,11 @@ def test_a_refusal_is_said_once_with_every_reason(estate, aws_env, ec2):
     (line,) = done.stderr.strip().splitlines()
     assert "db-primary" in line and "protected" in line and "more than the limit of 5" in line
     assert state_of(ec2, estate["web-server"]) == "running"
+
+
+def test_reading_incidents_and_history_creates_no_store(aws_env):
+    for command in ("incidents", "history"):
+        shown = run(aws_env, command)
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(run(aws_env, command, "--json").stdout) == []
+    assert not aws_env.home.exists() or not any(aws_env.home.glob("*.sqlite3"))

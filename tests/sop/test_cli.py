@@ -56,7 +56,7 @@ def test_search_human_output_is_a_table(corpus_home, capsys):
 def test_a_weak_best_match_says_so_in_the_table_and_in_json(corpus_home, capsys):
     assert cmd_search(corpus_home, "오늘 점심 뭐 먹지", 3, json_out=False) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "weak match: the best score 0." in out and "is under 0.30" in out
+    assert "weak match: the best score 0." in out and "is under 0.35" in out
     assert cmd_search(corpus_home, "오늘 점심 뭐 먹지", 3, json_out=True) == 0
     results = json.loads(capsys.readouterr().out)["results"]
     assert list(results[0])[:5] == ["id", "source", "title", "score", "excerpt"] and results[0]["weak"] is True
