@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import os
 import signal
 import threading
 
@@ -107,12 +105,15 @@ class Repl:
         first `sop search` (or an incident's SOP) then answers at once instead of in seconds."""
         done: concurrent.futures.Future = concurrent.futures.Future()
 
+        sandbox = self.rt.sandbox
+
         def warm() -> None:
             try:
-                # Niced (Linux: per thread), so typing at the prompt, or other work on a shared
-                # machine, goes first; on an idle machine it costs nothing.
-                with contextlib.suppress(AttributeError, OSError):
-                    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+                # Not niced: this thread shares the GIL with the prompt, and a niced thread the OS
+                # descheduled while holding it stalled the first request on a busy machine (90 s).
+                # It waits for the sandbox instead, so it never competes with the seeding either.
+                if sandbox is not None:
+                    sandbox.ready.wait(120)
                 from sop.store import SopStore
 
                 self._sop_store = SopStore.shared(self.settings.home, known_tools=self.rt.session.catalog.names)
