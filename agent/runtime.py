@@ -16,6 +16,32 @@ if TYPE_CHECKING:
     from agent.mcp_client import ToolSession
 
 
+# What a call needs of a private sandbox that is still seeding: these only the instances; the rest
+# (alarms, metrics, logs, costs, and status checks, which read alarms) the whole estate.
+FLEET_TOOLS = frozenset({"list_instances", "describe_instance", "start_instances", "stop_instances",
+                         "reboot_instances", "terminate_instances"})
+
+
+class SeedingGate:
+    """The REPL's tool session while its sandbox seeds: the first request waits only for what it needs."""
+
+    def __init__(self, session: Any, sandbox: Any):
+        self._session, self._sandbox = session, sandbox
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def call(self, tool: str, arguments: dict, confirmer: Any = None) -> Any:
+        needed = self._sandbox.fleet_ready if tool in FLEET_TOOLS else self._sandbox.ready
+        if not needed.is_set():
+            await asyncio.to_thread(needed.wait, 120)
+        return await self._session.call(tool, arguments, confirmer=confirmer)
+
+
+def _gated(session: Any, sandbox: Any) -> Any:
+    return SeedingGate(session, sandbox) if sandbox is not None and not sandbox.ready.is_set() else session
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -77,21 +103,21 @@ async def oneshot_runtime(settings: Settings, *, client_name: str, can_ask: bool
     if settings.sandbox:
         from utils.sandbox import start_private_sandbox
 
-        sandbox = start_private_sandbox(settings, seed="now")
+        sandbox = start_private_sandbox(settings, seed="fleet")  # the rest, the gate waits for
     try:
         model_planner, note = await choose_planner(settings)
         if model_planner is not None:
             from agent.mcp_client import open_session
 
             async with open_session(settings, client_name=client_name, can_ask=can_ask) as session:
-                yield Runtime(settings, session, model_planner, note, sandbox)
+                yield Runtime(settings, _gated(session, sandbox), model_planner, note, sandbox)
             return
         from agent.oneshot_session import OneShotSession
 
         async with AsyncExitStack() as stack:
             session = OneShotSession(settings, client_name, stack, can_ask=can_ask)
             session.start_early("list_instances", {})  # every request plans on the fleet: read it now
-            yield Runtime(settings, session, None, note, sandbox)
+            yield Runtime(settings, _gated(session, sandbox), None, note, sandbox)
     finally:
         if sandbox is not None:
             sandbox.stop()

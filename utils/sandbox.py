@@ -42,6 +42,8 @@ class Sandbox:
     region: str = DEFAULT_REGION
     url: str | None = None
     ready: threading.Event = field(default_factory=threading.Event)
+    # The instances exist (seeded before alarms, metrics, logs and costs): EC2 requests need no more.
+    fleet_ready: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     seed_seconds: float | None = None
     generation: str | None = None
@@ -65,6 +67,7 @@ class Sandbox:
     def _done(self, error: BaseException | None) -> None:
         with self._lock:
             self.error = error
+            self.fleet_ready.set()
             self.ready.set()
             listeners, self._listeners = self._listeners, []
         for callback in listeners:
@@ -95,15 +98,22 @@ class Sandbox:
         self.url = f"http://{host}:{port}"
         return self.url
 
-    def seed(self) -> None:
+    def seed(self, on_fleet: Callable[[], None] | None = None) -> None:
         started = time.perf_counter()
+
+        def fleet() -> None:
+            self.fleet_ready.set()
+            if on_fleet:
+                on_fleet()
+
         try:
-            seed_estate(self.url, self.region)
+            seed_estate(self.url, self.region, on_fleet=fleet)
         except BaseException as exc:
             self.error = exc
             raise
         finally:
             self.seed_seconds = time.perf_counter() - started
+            self.fleet_ready.set()
             self.ready.set()
 
     def keep_history_current(self, stopping: threading.Event, every: float = 30.0) -> None:
@@ -147,7 +157,9 @@ class Sandbox:
 
         def reader() -> None:
             for line in self._child.stdout:
-                if line.strip() == "ready":
+                if line.strip() == "fleet":
+                    self.fleet_ready.set()
+                elif line.strip() == "ready":
                     self.seed_seconds = time.perf_counter() - started
                     self._done(None)
                     break
@@ -214,13 +226,19 @@ def start_private_sandbox(settings: Settings, *, seed: str = "now",
 
     The endpoint is set before any AWS client exists, so nothing in this process can reach real AWS.
     A running `sandbox start` emulator is attached to at once. Otherwise a child process runs moto on
-    a reserved port and seeds it: `seed="now"` returns once seeded; "background" and "deferred"
+    a reserved port and seeds it: `seed="now"` returns once seeded, "fleet" once the instances exist
+    (calls that need more wait through `agent.runtime.SeedingGate`); "background" and "deferred"
     return at once (`ready` says when, `on_seeded` is called then).
     """
     from utils.sandbox_state import generation_dir
 
     sandbox = _prestarted.pop(settings.home, None) or _spawn_or_attach(settings)
     sandbox.when_ready(on_seeded)
+    if seed == "fleet":  # the instances exist; the rest of the estate follows (`ready`)
+        sandbox.fleet_ready.wait(120)
+        if sandbox.ready.is_set() and sandbox.error is not None:
+            sandbox.stop()
+            raise RuntimeError(f"the AWS sandbox did not start: {sandbox.error}")
     if seed == "now":
         sandbox.ready.wait(120)
         if not sandbox.attached and (sandbox.error is not None or sandbox.seed_seconds is None):

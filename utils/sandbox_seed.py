@@ -14,6 +14,7 @@ import math
 import random
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -226,13 +227,18 @@ def seed_logs(logs) -> None:
         logs.put_log_events(logGroupName=group, logStreamName="i-sandbox/main", logEvents=events)
 
 
-def seed_estate(url: str, region: str = "us-east-1", estate: list[SeedInstance] | None = None) -> dict[str, str]:
-    """Create instances, alarms, metric history, logs and costs. Returns Name -> instance id."""
+def seed_estate(url: str, region: str = "us-east-1", estate: list[SeedInstance] | None = None,
+                on_fleet: Callable[[], None] | None = None) -> dict[str, str]:
+    """Create instances, alarms, metric history, logs and costs. Returns Name -> instance id.
+
+    `on_fleet` is called once the instances exist, before the rest: what EC2 requests need."""
     from utils.sandbox_costs import seed_costs
 
     estate = estate or ESTATE
     clients = seed_clients(url, region)
     ids = seed_instances(clients["ec2"], estate)
+    if on_fleet:
+        on_fleet()
     seed_alarms(clients["cloudwatch"], ids)
     seed_metrics(clients["cloudwatch"], ids, estate)
     seed_logs(clients["logs"])

@@ -70,7 +70,7 @@ def serve_private(port: int, region: str, parent: int) -> int:
     sandbox._port = port
     sandbox.start()
     try:
-        sandbox.seed()
+        sandbox.seed(on_fleet=lambda: print("fleet", flush=True))
         sandbox.keep_history_current(stopping)
         print("ready", flush=True)
         while not stopping.wait(0.5):

@@ -15,7 +15,7 @@ from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from agent.chatops import ChatOps
-from agent.runtime import Runtime, runtime
+from agent.runtime import Runtime, SeedingGate, runtime
 from agent.terminal import commands
 from agent.terminal.commands import CommandContext
 from agent.terminal.io import Terminal
@@ -50,7 +50,8 @@ class Repl:
         self.rt = rt
         self.terminal = terminal
         self.completer = completer
-        self.chat = ChatOps(rt.session, rt.model_planner)
+        gated = SeedingGate(rt.session, rt.sandbox) if rt.sandbox is not None else rt.session
+        self.chat = ChatOps(gated, rt.model_planner)
         self.stopping = False
         self.monitor = MonitorControls(terminal, rt.session, settings, self.wait_for_sandbox)
         self.commands = CommandContext(terminal=terminal, session=rt.session, settings=settings,
@@ -92,11 +93,12 @@ class Repl:
             lines.append("  today    " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
         return lines
 
-    async def wait_for_sandbox(self) -> None:
+    async def wait_for_sandbox(self, fleet_only: bool = False) -> None:
         sandbox = self.rt.sandbox
-        if sandbox is not None and not sandbox.ready.is_set():
+        needed = None if sandbox is None else sandbox.fleet_ready if fleet_only else sandbox.ready
+        if needed is not None and not needed.is_set():
             with self.terminal.spinner("the AWS sandbox is warming up…"):
-                await asyncio.to_thread(sandbox.ready.wait, 120)
+                await asyncio.to_thread(needed.wait, 120)
             if sandbox.error is not None:
                 self.terminal.error(f"the sandbox failed to start: {sandbox.error}")
 
@@ -139,7 +141,8 @@ class Repl:
             cmd, rest = found
             await cmd.handler(self.commands, rest)
             return
-        await self.wait_for_sandbox()
+        # Planning reads the fleet; whatever the call needs beyond it, the gate waits for.
+        await self.wait_for_sandbox(fleet_only=True)
         with self.terminal.spinner("thinking…"):
             reply = await self.chat.run(line, self.terminal.confirm)
         self.terminal.show_reply(reply)
