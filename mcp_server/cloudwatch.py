@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from mcp_server.models import Alarm, AlarmList, Datapoint, MetricSeries
+from utils.resources import resource_of
 
 ALARM_STATES = {"ALARM", "OK", "INSUFFICIENT_DATA"}
 STATISTICS = {"Average", "Maximum", "Minimum", "Sum", "SampleCount"}
@@ -19,6 +20,8 @@ MAX_MINUTES = 15 * 24 * 60  # CloudWatch keeps 1-minute data for 15 days
 def alarm_from_raw(raw: dict) -> Alarm:
     dimensions = {d["Name"]: d["Value"] for d in raw.get("Dimensions") or []}
     updated = raw.get("StateUpdatedTimestamp")
+    resource_type, resource_id = resource_of(raw["AlarmName"], dimensions)
+    arn = (raw.get("AlarmArn") or "").split(":")
     return Alarm(
         name=raw["AlarmName"],
         state=raw.get("StateValue", "INSUFFICIENT_DATA"),
@@ -28,6 +31,9 @@ def alarm_from_raw(raw: dict) -> Alarm:
         namespace=raw.get("Namespace"),
         dimensions=dimensions,
         instance_id=dimensions.get("InstanceId"),
+        resource_type=resource_type,
+        resource_id=resource_id,
+        region=arn[3] if len(arn) > 3 and arn[3] else None,
         threshold=raw.get("Threshold"),
         comparison=raw.get("ComparisonOperator"),
         updated=updated.isoformat() if hasattr(updated, "isoformat") else updated,

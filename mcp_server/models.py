@@ -118,6 +118,10 @@ class Alarm(Result):
     dimensions: dict[str, str] = Field(default_factory=dict)
     instance_id: str | None = Field(None, description="Instance the alarm watches, if any")
     instance_name: str | None = Field(None, description="That instance's Name tag, if it has one")
+    resource_type: str = Field("cloudwatch:alarm", description="What it watches: ec2:instance, rds:db-instance, "
+                               "elb:load-balancer, lambda:function, sqs:queue, ..., or cloudwatch:alarm (itself)")
+    resource_id: str | None = Field(None, description="That resource's id from the dimensions (ECS: cluster/service)")
+    region: str | None = Field(None, description="Region the alarm lives in")
     threshold: float | None = None
     comparison: str | None = None
     updated: str | None = Field(None, description="When the state last changed, ISO 8601")

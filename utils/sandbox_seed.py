@@ -78,6 +78,18 @@ ALARM_SPECS = {
     "disk": ("CWAgent", "disk_used_percent", 90.0, "Average", "Percent", "Root volume above 90% on {}"),
 }
 FIRING = {("web-server", "cpu"), ("worker-1", "status")}
+# Alarms on resources the catalog cannot act on (issue 11), seeded in OK: `simulate` or a test fires them.
+# name -> (namespace, metric, dimension, value, threshold, statistic, description)
+SERVICE_ALARMS = {
+    "orders-db-cpu-high": ("AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "orders-db", 80.0, "Average",
+                           "RDS CPU above 80% on orders-db"),
+    "jobs-queue-oldest-message": ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "jobs", 900.0, "Maximum",
+                                  "Oldest message in the jobs queue older than 15 minutes"),
+    "resize-images-errors": ("AWS/Lambda", "Errors", "FunctionName", "resize-images", 5.0, "Sum",
+                             "Lambda resize-images errors"),
+    "web-alb-5xx": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", "app/web-alb/50dc6c495c0c9188",
+                    10.0, "Sum", "ALB web-alb returning 5xx"),
+}
 # metric -> (namespace, unit); the series every instance gets
 SERIES = {
     "CPUUtilization": ("AWS/EC2", "Percent"),
@@ -182,7 +194,8 @@ def seed_instances(ec2, estate: list[SeedInstance]) -> dict[str, str]:
 
 
 def seed_alarms(cloudwatch, ids: dict[str, str]) -> None:
-    """Each instance's three alarms; moto creates them in OK, so only the firing ones need a state call."""
+    """Each instance's three alarms and a few on other services; moto creates them in OK, so only the firing
+    ones need a state call."""
     for name, instance_id in ids.items():
         names = alarm_names(name)
         for kind, (namespace, metric, threshold, stat, _unit, description) in ALARM_SPECS.items():
@@ -195,6 +208,12 @@ def seed_alarms(cloudwatch, ids: dict[str, str]) -> None:
             if (name, kind) in FIRING:
                 cloudwatch.set_alarm_state(AlarmName=names[kind], StateValue="ALARM",
                                            StateReason=f"Threshold crossed: {metric} >= {threshold}")
+    for alarm, (namespace, metric, dim, value, threshold, stat, description) in SERVICE_ALARMS.items():
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm, AlarmDescription=description, Namespace=namespace, MetricName=metric,
+            Dimensions=[{"Name": dim, "Value": value}], Statistic=stat, Period=STEP, EvaluationPeriods=2,
+            Threshold=threshold, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
 
 
 def history_times(now: float, hours: float = HISTORY_HOURS) -> list[float]:

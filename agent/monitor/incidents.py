@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS incidents (
     opened_at REAL NOT NULL, resolved_at REAL, diagnosed_at REAL,
     sops TEXT NOT NULL DEFAULT '[]', proposal TEXT, note TEXT,
     notified_at REAL, last_paged_at REAL, pages INTEGER NOT NULL DEFAULT 0,
-    claim_owner TEXT, claim_at REAL, auto_handled INTEGER NOT NULL DEFAULT 0, evidence TEXT
+    claim_owner TEXT, claim_at REAL, auto_handled INTEGER NOT NULL DEFAULT 0, evidence TEXT,
+    resource_type TEXT, resource_id TEXT, region TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS incidents_one_open ON incidents(key) WHERE status = 'open';
 CREATE TABLE IF NOT EXISTS approvals (
@@ -102,8 +103,10 @@ class IncidentStore:
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL keeps it crash-safe; fsync per checkpoint
             self._db.executescript(_SCHEMA)
             _check_intact(self._db)
-            if "evidence" not in {r[1] for r in self._db.execute("PRAGMA table_info(incidents)")}:
-                self._db.execute("ALTER TABLE incidents ADD COLUMN evidence TEXT")  # a store from before it
+            have = {r[1] for r in self._db.execute("PRAGMA table_info(incidents)")}
+            for column in ("evidence", "resource_type", "resource_id", "region"):  # a store from before them
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE incidents ADD COLUMN {column} TEXT")
         except (OSError, sqlite3.Error) as exc:
             if hasattr(self, "_db"):
                 self._db.close()
@@ -153,10 +156,10 @@ class IncidentStore:
                 return None
             cur = db.execute(
                 "INSERT OR IGNORE INTO incidents (key, alarm, source, tier, tier_reason, status, instance_id,"
-                " name, metric, summary, opened_at, claim_owner, claim_at)"
-                " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
+                " name, metric, summary, opened_at, claim_owner, claim_at, resource_type, resource_id, region)"
+                " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (new.key, new.alarm, new.source, new.tier, new.tier_reason, new.instance_id, new.name,
-                 new.metric, new.summary[:4000], now, owner, now),
+                 new.metric, new.summary[:4000], now, owner, now, new.resource_type, new.resource_id, new.region),
             )
             if cur.rowcount == 0:
                 return None

@@ -228,6 +228,8 @@ class Monitor:
         inc = self.incident(incident_id)
         if inc.proposal is None:
             raise ApprovalError(f"{inc.id} has no proposal")
+        if inc.proposal.steps:
+            raise ApprovalError(f"{inc.id}: the proposal is SOP steps for a person; nothing to approve")
         if not inc.proposal.mutating:
             raise ApprovalError(f"{inc.id}: {inc.proposal.tool} is a read; it ran when the incident opened "
                                 "and nothing waits for approval")

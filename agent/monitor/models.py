@@ -77,12 +77,25 @@ def incident_json(incident: Incident, notified: bool) -> dict[str, Any]:
         "alarm": incident.alarm,
         "tier": incident.tier,
         "status": incident.status,
-        "resource": {"instance_id": incident.instance_id, "name": incident.name},
+        "resource": resource_json(incident),
         "sops": [{"source": s.get("source"), "title": s.get("title")} for s in incident.sops],
-        "proposal": {"tool": proposal.tool, "arguments": proposal.arguments} if proposal else None,
+        "proposal": ({"steps": proposal.steps} if proposal.steps else {"tool": proposal.tool, "arguments": proposal.arguments})
+        if proposal else None,
         "evidence": incident.evidence,
         "notified": notified,
     }
+
+
+def resource_json(incident: Incident) -> dict[str, Any]:
+    """`{"type", "id", "name", "region", "account", "instance_id"}`; `account` is "default" until accounts exist."""
+    rtype = resource_type(incident)
+    rid = incident.resource_id or incident.instance_id or (incident.alarm if rtype == "cloudwatch:alarm" else None)
+    return {"type": rtype, "id": rid, "name": incident.name or rid, "region": incident.region, "account": "default",
+            "instance_id": incident.instance_id if rtype == "ec2:instance" else None}
+
+
+def resource_type(incident: Incident) -> str:
+    return incident.resource_type or ("ec2:instance" if incident.instance_id else "cloudwatch:alarm")
 
 
 def evidence_from(tool: str, data: dict[str, Any] | None) -> dict[str, Any]:
@@ -152,21 +165,25 @@ def alert_for(kind: str, inc: Incident, ran: ToolOutcome | None = None) -> Alert
     text = proposal.describe(inc.name) if proposal else None
     if proposal and ran is not None:
         text = f"{text} — run automatically: {ran.status}"
+    elif proposal and proposal.steps:
+        text = f"{text} — for a person; nothing runs"
     elif proposal and proposal.mutating:
         text = f"{text} — waiting for approval ({inc.id})"
     elif proposal:  # a read: run at diagnosis, nothing to approve
         found = evidence_line(inc.evidence)
         text = f"{text} — read-only, ran at once" + (f": {found}" if found else "")
-    return Alert(kind=kind, tier=inc.tier, incident_id=inc.id, alarm=inc.alarm, resource_name=inc.name,
-                 resource_id=inc.instance_id, summary=inc.summary, sop_title=top.get("title"),
-                 sop_source=top.get("source"), proposal=text, risk=proposal.risk if proposal else None,
+    ec2 = resource_type(inc) == "ec2:instance"
+    return Alert(kind=kind, tier=inc.tier, incident_id=inc.id, alarm=inc.alarm,
+                 resource_name=inc.name if ec2 else where(inc), resource_id=inc.instance_id if ec2 else None,
+                 summary=inc.summary, sop_title=top.get("title"), sop_source=top.get("source"), proposal=text,
+                 risk=proposal.risk if proposal and not proposal.steps else None,
                  time_to_resolve_seconds=inc.time_to_resolve)
 
 
 def opened_line(inc: Incident) -> str:
     proposal = inc.proposal.describe(inc.name) if inc.proposal else "no proposal"
     sop = inc.sops[0]["title"] if inc.sops else "no SOP"
-    if inc.proposal and not inc.proposal.mutating:
+    if inc.proposal and not inc.proposal.mutating and not inc.proposal.steps:
         found = evidence_line(inc.evidence)
         return f"{inc.id} Tier {inc.tier}: {inc.alarm} on {where(inc)} — SOP: {sop}; read {proposal}" + (
             f": {found}" if found else "")
@@ -180,6 +197,11 @@ def delivery_line(destination: str, result: DeliveryResult | None) -> str:
 
 
 def where(inc: Incident) -> str:
+    rtype = resource_type(inc)
+    if rtype == "cloudwatch:alarm":
+        return "the alarm itself (no resource dimension)"
+    if rtype != "ec2:instance":
+        return f"{rtype} {inc.resource_id}"
     if inc.name and inc.instance_id:
         return f"{inc.name} ({inc.instance_id})"
     return inc.name or inc.instance_id or "no resource"

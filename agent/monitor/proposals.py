@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.catalog import Catalog
 from agent.mcp_client import ConfirmationRequest
@@ -35,9 +35,13 @@ class Proposal(BaseModel):
     reason: str  # one line: which SOP or rule it came from
     # From the catalog when proposed. A stored proposal without it waits for a person: never "harmless".
     mutating: bool = True
+    # For a resource the catalog cannot act on: the SOP's steps for a person; `tool` is empty, nothing runs.
+    steps: list[str] = Field(default_factory=list)
 
     def describe(self, instance_name: str | None = None) -> str:
         """`reboot_instances worker-1 (i-0abc)`: what a person reads in Slack or the terminal."""
+        if self.steps:
+            return "SOP steps (nothing runs): " + " ".join(f"{n}. {step}" for n, step in enumerate(self.steps, 1))
         target = self.arguments.get("instances") or self.arguments.get("instance")
         if isinstance(target, list):
             target = target[0] if len(target) == 1 else ", ".join(target)
@@ -129,6 +133,31 @@ def from_rules(subject: Subject, catalog: Catalog) -> Proposal | None:
     if tool == "get_metric_statistics" and subject.metric:
         arguments["metric"] = subject.metric
     return propose(catalog, tool, arguments, "rule", why)
+
+
+MAX_STEPS, MAX_STEP = 8, 300
+_NUMBERED = re.compile(r"(?:^|\s)\d{1,2}[.)]\s+")
+
+
+def steps_proposal(hits: list[dict[str, Any]]) -> Proposal:
+    """The top SOP's recovery steps as a proposal nothing runs: a person reads them (DESIGN.md, `{"steps": [...]}`)."""
+    top = hits[0] if hits else None
+    title = (top or {}).get("title") or "the alarm and its metric"
+    steps = recovery_steps(top) if top else []
+    return Proposal(tool="", arguments={}, risk="LOW", origin="sop", mutating=False,
+                    steps=steps or [f"investigate: {title}"],
+                    reason=f"steps from SOP '{title}'" if top else "no SOP matched")
+
+
+def recovery_steps(hit: dict[str, Any]) -> list[str]:
+    """The numbered lines of the hit's excerpt when it is the SOP's recovery section (SOP prose: data, never run)."""
+    if "recovery" not in str(hit.get("section") or "").casefold():
+        return []
+    text = " ".join(str(hit.get("excerpt") or "").split())
+    parts = [p.strip() for p in _NUMBERED.split(text) if p.strip()]
+    if _NUMBERED.match(text) is None and len(parts) > 1:
+        parts = parts[1:]  # prose before the first numbered step
+    return [p[:MAX_STEP] for p in parts[:MAX_STEPS]]
 
 
 def _plain(value: Any) -> bool:

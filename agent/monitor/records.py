@@ -32,6 +32,9 @@ class NewIncident(BaseModel):
     name: str | None = None
     metric: str | None = None
     summary: str = ""  # untrusted text (alarm reason / description)
+    resource_type: str | None = None  # utils/resources.py; None in rows from before it (EC2 when instance_id)
+    resource_id: str | None = None
+    region: str | None = None
 
 
 class Incident(NewIncident):

@@ -25,6 +25,7 @@ from agent.monitor.models import (
     evidence_line,
     first_line,
     opened_line,
+    resource_type,
     where,
 )
 from agent.monitor.proposals import (
@@ -33,6 +34,7 @@ from agent.monitor.proposals import (
     build_proposal,
     exact_confirmer,
     propose,
+    steps_proposal,
 )
 from agent.monitor.records import Incident
 from agent.monitor.signals import Signal, Skips
@@ -103,6 +105,8 @@ class Responder:
         subject = Subject(inc.instance_id, inc.metric, signal.status_check, signal.state_change)
         catalog = self.session.catalog
         proposal, note = build_proposal(subject, hits, catalog)
+        if resource_type(inc) != "ec2:instance":
+            proposal, note = steps_proposal(hits), None  # the catalog acts on EC2 only: steps for a person
         action = self.auto.action_for(inc.alarm) if inc.instance_id else None
         if action and (proposal is None or proposal.tool != action) and action in catalog:
             # The rule decides the action; the target is still only the incident's own instance.
@@ -112,7 +116,9 @@ class Responder:
             cycle.skips.add(note)
         sops = [{"source": h.get("source"), "title": h.get("title")} for h in hits]
         self.store.set_diagnosis(inc.seq, sops, proposal, note)
-        if proposal and not proposal.mutating:
+        if proposal and proposal.steps:
+            pass  # nothing runs and nothing waits for approval
+        elif proposal and not proposal.mutating:
             # Reads need no approval: run it now and keep what it found as evidence.
             outcome = await self.session.call(proposal.tool, proposal.arguments)
             evidence = evidence_from(proposal.tool, outcome.data) if outcome.ok else {}

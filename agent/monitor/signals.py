@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.monitor.records import NewIncident
 from agent.monitor.tiers import TierDecision, TierRules, classify, is_status_check
+from utils.resources import EC2, resource_of, short_type
 
 DOWN_STATES = {"stopped": "stopped", "stopping": "stopped", "terminated": "terminated",
                "shutting-down": "terminated"}
@@ -74,6 +75,24 @@ def alarm_key(name: str, instance_id: str | None) -> str:
     return f"alarm:{name}|{instance_id or '-'}"
 
 
+def resource_key(alarm: dict[str, Any]) -> str:
+    """EC2 and resource-less alarms keep the keys they always had; others name their type and id."""
+    rtype, rid = alarm_resource(alarm)
+    if rtype == EC2:
+        return alarm_key(alarm["name"], rid)
+    return alarm_key(alarm["name"], None if rid == alarm["name"] and not alarm.get("dimensions") else f"{rtype}:{rid}")
+
+
+def alarm_resource(alarm: dict[str, Any]) -> tuple[str, str]:
+    """(type, id) as the server labelled it, else read from the dimensions (an older server)."""
+    iid = alarm.get("instance_id") or (alarm.get("dimensions") or {}).get("InstanceId")
+    if iid:
+        return EC2, iid
+    if alarm.get("resource_type") and alarm.get("resource_id"):
+        return alarm["resource_type"], alarm["resource_id"]
+    return resource_of(alarm["name"], alarm.get("dimensions"))
+
+
 def status_key(instance_id: str) -> str:
     return f"status:{instance_id}"
 
@@ -85,18 +104,15 @@ def state_key(instance_id: str) -> str:
 def alarm_signals(
     alarms: list[dict[str, Any]], fleet: dict[str, Instance], rules: TierRules, skips: Skips
 ) -> list[Signal]:
-    """One signal per firing alarm on a live EC2 instance; everything else is a skip with its reason."""
+    """One signal per firing alarm: on a live EC2 instance, on another resource, or on the alarm itself."""
     signals = []
     for alarm in alarms:
         if alarm.get("state") != "ALARM":
             continue
         name, metric = alarm["name"], alarm.get("metric")
-        iid = alarm.get("instance_id") or (alarm.get("dimensions") or {}).get("InstanceId")
-        if not iid:
-            if not alarm.get("dimensions"):
-                skips.add("skipped alarms without dimensions (no resource to act on)", name)
-            else:
-                skips.add(f"skipped alarms outside EC2 (namespace {alarm.get('namespace') or '?'})", name)
+        rtype, iid = alarm_resource(alarm)
+        if rtype != EC2:
+            signals.append(resource_signal(alarm, rtype, iid, rules))
             continue
         inst = fleet.get(iid)
         if inst is None:
@@ -109,7 +125,7 @@ def alarm_signals(
         summary = alarm.get("reason") or alarm.get("description") or ""
         status_check = is_status_check(name, metric)
         signals.append(Signal(
-            incident=_new(alarm_key(name, iid), name, "alarm", decision, inst, metric, summary),
+            incident=_new(alarm_key(name, iid), name, "alarm", decision, inst, metric, summary, alarm.get("region")),
             sop_query=sop_query(name, metric, alarm.get("description"), inst),
             status_check=status_check,
             sop_kind=alarm_kind(name, metric, inst),
@@ -117,6 +133,20 @@ def alarm_signals(
             covers=frozenset({status_key(iid)}) if status_check else frozenset(),
         ))
     return signals
+
+
+def resource_signal(alarm: dict[str, Any], rtype: str, rid: str, rules: TierRules) -> Signal:
+    """A firing alarm on a resource the catalog cannot act on: incident, SOP and page; no tags read yet (env None)."""
+    name, metric = alarm["name"], alarm.get("metric")
+    decision = classify(rules, name, metric, None, {})
+    label = None if rid == name else rid
+    incident = NewIncident(key=resource_key(alarm), alarm=name, source="alarm", tier=decision.tier,
+                           tier_reason=decision.reason, name=label, metric=metric, resource_type=rtype,
+                           resource_id=rid, region=alarm.get("region"),
+                           summary=alarm.get("reason") or alarm.get("description") or "")
+    # Its own id taken out (as for an instance), so alarms of one kind share one search.
+    text = sop_query(name, metric, alarm.get("description"), Instance(label) if label else None, rtype)
+    return Signal(incident=incident, sop_query=text, sop_kind=f"{rtype}|{alarm_kind(name.replace(label, ' ') if label else name, metric, None)}")
 
 
 def status_signals(
@@ -186,12 +216,14 @@ def agent_stopped(entries: list[Any], since_iso: str | None, stopping_tools: fro
     return acted
 
 
-def sop_query(alarm: str, metric: str | None, description: str | None, inst: Instance | None) -> str:
+def sop_query(alarm: str, metric: str | None, description: str | None, inst: Instance | None,
+              rtype: str | None = None) -> str:
     """Search text with the resource's own name and id taken out, so alarms of one kind share one search.
 
     The description is untrusted and only ever used as search words.
     """
-    text = " ".join(p for p in (alarm, metric, description, inst.role if inst else None) if p)
+    kind = short_type(rtype) if rtype and rtype != EC2 else None
+    text = " ".join(p for p in (kind, alarm, metric, description, inst.role if inst else None) if p)
     if inst is not None:
         for token in (inst.name, inst.instance_id):
             if token:
@@ -213,9 +245,10 @@ def alarm_kind(alarm: str, metric: str | None, inst: Instance | None) -> str:
 
 
 def _new(key: str, alarm: str, source: str, decision: TierDecision, inst: Instance, metric: str | None,
-         summary: str) -> NewIncident:
+         summary: str, region: str | None = None) -> NewIncident:
     return NewIncident(key=key, alarm=alarm, source=source, tier=decision.tier, tier_reason=decision.reason,
-                       instance_id=inst.instance_id, name=inst.name, metric=metric, summary=summary)
+                       instance_id=inst.instance_id, name=inst.name, metric=metric, summary=summary,
+                       resource_type=EC2, resource_id=inst.instance_id, region=region)
 
 
 def _parse(ts: str) -> datetime:

@@ -24,8 +24,8 @@ from agent.monitor.signals import (
     Signal,
     Skips,
     agent_stopped,
-    alarm_key,
     alarm_signals,
+    resource_key,
     state_signals,
     status_signals,
 )
@@ -78,7 +78,7 @@ class Source(Protocol):
 
 
 class AlarmSource:
-    """CloudWatch alarms in ALARM on live EC2 instances (list_alarms, in the shared observation)."""
+    """CloudWatch alarms in ALARM, every namespace (list_alarms, in the shared observation)."""
 
     name = "alarm"
 
@@ -89,7 +89,7 @@ class AlarmSource:
             return SourceReading()
         # Without the fleet list an alarmed instance is only known by describing it.
         also = None if seen.statuses is not None else {a["instance_id"] for a in alarms if a.get("instance_id")}
-        active = {alarm_key(a["name"], a.get("instance_id")) for a in alarms if a.get("state") == "ALARM"}
+        active = {resource_key(a) for a in alarms if a.get("state") == "ALARM"}
         return await context.with_details(
             lambda skips: SourceReading(alarm_signals(alarms, seen.instances, rules, skips), active), also)
 

@@ -73,15 +73,18 @@ class MonitorControls:
         terminal = self.terminal
         inc = event.incident
         if event.kind == "opened" and inc is not None:
-            from agent.monitor.models import evidence_line
+            from agent.monitor.models import evidence_line, where
 
             proposal = inc.proposal.describe(inc.name) if inc.proposal else "none"
             lines = [
                 f"alarm     {inc.alarm}",
-                f"resource  {inc.name or '-'} ({inc.instance_id or '-'})",
+                f"resource  {where(inc)}",
                 f"SOP       {inc.sops[0]['title'] if inc.sops else 'none found'}",
             ]
-            if inc.proposal and not inc.proposal.mutating:  # a read ran already: show what it found
+            if inc.proposal and inc.proposal.steps:  # a resource the catalog cannot act on: steps for a person
+                lines += ["steps     (from the SOP; nothing runs, nothing to approve)"]
+                lines += [f"  {n}. {step}" for n, step in enumerate(inc.proposal.steps, 1)]
+            elif inc.proposal and not inc.proposal.mutating:  # a read ran already: show what it found
                 lines += [f"read      {proposal}", f"found     {evidence_line(inc.evidence) or 'nothing'}",
                           "→ nothing to approve: a read needs none; the SOP's steps come next"]
             else:
@@ -177,7 +180,9 @@ class MonitorControls:
             decision = f"{approval.status} by {approval.decided_by}" if approval and approval.decided_by else (
                 approval.status if approval else "-")
             outcome = (approval.outcome_message or approval.outcome_status) if approval else None
-            if inc.proposal and not inc.proposal.mutating:  # a read ran at diagnosis; nothing to decide
+            if inc.proposal and inc.proposal.steps:
+                decision, outcome = "SOP steps, no approval", inc.proposal.steps[0]
+            elif inc.proposal and not inc.proposal.mutating:  # a read ran at diagnosis; nothing to decide
                 decision, outcome = "read, no approval", evidence_line(inc.evidence)
             status = (f"resolved in {duration(inc.time_to_resolve)}" if inc.time_to_resolve is not None
                       else f"{inc.status}, {duration(now - inc.opened_at)}")

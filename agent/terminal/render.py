@@ -116,26 +116,38 @@ def alarms_table(data: dict) -> RenderableType:
 def _alarms_table(data: dict, width: int) -> RenderableType:
     table = Table(title=f"{data.get('count', 0)} alarm(s), {data.get('firing', 0)} firing", title_justify="left",
                   header_style="bold")
-    longest = max((len(a["name"]) for a in data.get("alarms", [])), default=5)
+    alarms = data.get("alarms", [])
+    longest = max((len(a["name"]) for a in alarms), default=5)
     table.add_column("Alarm", overflow="fold", min_width=min(40, longest))
     table.add_column("State", no_wrap=True)
     if width >= NARROW:
         table.add_column("Metric", overflow="fold")
-    table.add_column("Instance", no_wrap=True)
+    table.add_column("Resource", no_wrap=True)
     if width >= WIDE:
+        table.add_column("Type", no_wrap=True)
         table.add_column("ID", no_wrap=True)
+    whos = [_alarm_resource(a) for a in alarms]
     # The reason gets what is left, on one line: rich cannot shrink a no-wrap column itself.
-    used = sum(c.min_width or 0 for c in table.columns) + 5 + _longest(data, "instance_name", 10)
-    used += (14 if width >= NARROW else 0) + (19 if width >= WIDE else 0) + 3 * (len(table.columns) + 1) + 1
+    used = sum(c.min_width or 0 for c in table.columns) + 5 + max((len(w) for w in whos), default=10)
+    used += (14 if width >= NARROW else 0) + (19 + 18 if width >= WIDE else 0) + 3 * (len(table.columns) + 1) + 1
     table.add_column("Reason", no_wrap=True, overflow="ellipsis", max_width=max(12, width - used))
-    for a in data.get("alarms", []):
-        who = a.get("instance_name") or a.get("instance_id") or "-"
+    for a, who in zip(alarms, whos, strict=True):
         row = [a["name"], styled(a.get("state"))] + ([a.get("metric") or "-"] if width >= NARROW else []) + [who]
-        row += [a.get("instance_id") or "-"] if width >= WIDE else []
+        row += [a.get("resource_type") or "-", a.get("instance_id") or a.get("resource_id") or "-"] if width >= WIDE else []
         table.add_row(*row, escape(" ".join((a.get("reason") or "").split())[:200]))
     if data.get("has_more_results"):
-        table.caption = f"showing {len(data.get('alarms', []))} of {data.get('count')}; ask for firing alarms to narrow it"
+        table.caption = f"showing {len(alarms)} of {data.get('count')}; ask for firing alarms to narrow it"
     return table
+
+
+def _alarm_resource(alarm: dict) -> str:
+    """An instance by its name (ids have their own column when there is room), others as `rds orders-db`."""
+    rtype = alarm.get("resource_type") or ("ec2:instance" if alarm.get("instance_id") else "cloudwatch:alarm")
+    if rtype == "ec2:instance":
+        return escape(alarm.get("instance_name") or alarm.get("instance_id") or "-")
+    if rtype == "cloudwatch:alarm":
+        return "(the alarm itself)"
+    return escape(f"{rtype.split(':')[0]} {alarm.get('resource_id') or '-'}")
 
 
 def sparkline(values: list[float]) -> str:

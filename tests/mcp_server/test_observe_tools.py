@@ -11,7 +11,7 @@ async def test_alarms_firing_first(estate):
     async with in_memory_client() as client:
         everything = (await client.call_tool("list_alarms", {})).structured_content
         firing = (await client.call_tool("list_alarms", {"state": "alarm"})).structured_content
-    assert everything["count"] == 30 and everything["firing"] == 2
+    assert everything["count"] == 34 and everything["firing"] == 2  # 3 per instance + 4 on RDS, SQS, Lambda, ALB
     assert [a["state"] for a in everything["alarms"][:2]] == ["ALARM", "ALARM"]
     assert {a["name"] for a in firing["alarms"]} == {"web-server-cpu-high", "worker-1-status-check-failed"}
     assert firing["alarms"][0]["instance_id"] in estate.values()

@@ -342,21 +342,15 @@ async def test_alarms_it_cannot_act_on_are_skipped_with_reasons(estate, ec2, aws
     cw = cloudwatch(aws_env)
     common = {"Statistic": "Average", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1.0,
               "ComparisonOperator": "GreaterThanThreshold"}
-    cw.put_metric_alarm(AlarmName="no-dims", Namespace="AWS/EC2", MetricName="CPUUtilization", **common)
-    cw.put_metric_alarm(AlarmName="rds-cpu", Namespace="AWS/RDS", MetricName="CPUUtilization",
-                        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": "orders"}], **common)
     cw.put_metric_alarm(AlarmName="ghost-cpu", Namespace="AWS/EC2", MetricName="CPUUtilization",
                         Dimensions=[{"Name": "InstanceId", "Value": "i-0123456789abcdef0"}], **common)
     ec2.terminate_instances(InstanceIds=[estate["dev-box-1"]])
     simulate_alarm(aws_env.url, "cpu", "dev-box-1")
-    for name in ("no-dims", "rds-cpu", "ghost-cpu"):
-        cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
+    cw.set_alarm_state(AlarmName="ghost-cpu", StateValue="ALARM", StateReason="test")
     async with monitor_on() as monitor:
         report = await monitor.run_cycle()
     assert set(by_alarm(report.open_incidents)) == {"web-server-cpu-high", "worker-1-status-check-failed"}
     skipped = "\n".join(report.skipped)
-    assert "without dimensions (no resource to act on) (1): no-dims" in skipped
-    assert "outside EC2 (namespace AWS/RDS) (1): rds-cpu" in skipped
     assert "no longer exist (1): ghost-cpu (i-0123456789abcdef0)" in skipped
     assert "terminated instances (1): dev-box-1-cpu-high" in skipped
 
@@ -365,14 +359,16 @@ async def test_a_flood_of_unusable_alarms_is_one_skip_line(estate, aws_env):
     cw = cloudwatch(aws_env)
     for n in range(120):
         cw.put_metric_alarm(AlarmName=f"flood-{n:03d}", Namespace="AWS/EC2", MetricName="CPUUtilization",
+                            Dimensions=[{"Name": "InstanceId", "Value": f"i-0{n:016x}"}],
                             Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=1.0,
                             ComparisonOperator="GreaterThanThreshold")
         cw.set_alarm_state(AlarmName=f"flood-{n:03d}", StateValue="ALARM", StateReason="flood")
     async with monitor_on() as monitor:
         report = await monitor.run_cycle()
     assert report.alarms_firing == 122 and len(report.open_incidents) == 2
-    (line,) = [s for s in report.skipped if "without dimensions" in s]
-    assert "(120): flood-000, flood-001, flood-002 and 117 more" in line
+    (line,) = [s for s in report.skipped if "no longer exist" in s]
+    assert "(120): flood-000 (i-00000000000000000), flood-001 (i-00000000000000001), flood-002" in line
+    assert line.endswith("and 117 more")
 
 
 async def test_a_broken_sop_store_is_a_skip_not_a_crash(estate, aws_env):
@@ -457,7 +453,9 @@ def test_monitor_once_json_across_processes(estate, slack):
     assert set(one) == {"incidents"} and len(one["incidents"]) == 2
     for incident in one["incidents"]:
         assert set(incident) == INCIDENT_KEYS and incident["notified"] is True and incident["status"] == "open"
-        assert set(incident["resource"]) == {"instance_id", "name"}
+        assert set(incident["resource"]) == {"type", "id", "name", "region", "account", "instance_id"}
+        assert incident["resource"]["type"] == "ec2:instance" and incident["resource"]["account"] == "default"
+        assert incident["resource"]["id"] == incident["resource"]["instance_id"]
         assert incident["proposal"] is None or set(incident["proposal"]) == {"tool", "arguments"}
     tiers = {i["alarm"]: (i["tier"], i["resource"]["name"]) for i in one["incidents"]}
     assert tiers == {"web-server-cpu-high": (1, "web-server"), "worker-1-status-check-failed": (2, "worker-1")}

@@ -54,3 +54,30 @@ async def test_describe_shows_every_protection_in_the_guards_words(estate, ec2):
     assert "EC2 stop protection (stop refused)" in cache
     web = shown("describe_instance", await read("describe_instance", {"instance": "web-server"}), 100)
     assert re.search(r"protection +none", web) and "protected" not in web.replace("protection", "")
+
+
+@pytest.mark.parametrize("width", [80, 140])
+async def test_the_alarm_table_shows_every_namespace_with_its_resource(estate, aws_env, width):
+    import boto3
+
+    cw = boto3.client("cloudwatch", endpoint_url=aws_env.url, region_name="us-east-1")
+    common = {"Statistic": "Average", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1.0,
+              "ComparisonOperator": "GreaterThanThreshold"}
+    cw.put_metric_alarm(AlarmName="orders-db-cpu", Namespace="AWS/RDS", MetricName="CPUUtilization",
+                        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": "orders-db"}], **common)
+    cw.put_metric_alarm(AlarmName="jobs-age", Namespace="AWS/SQS", MetricName="ApproximateAgeOfOldestMessage",
+                        Dimensions=[{"Name": "QueueName", "Value": "jobs"}], **common)
+    cw.put_metric_alarm(AlarmName="checkout-math", Namespace="Custom/Shop", MetricName="Latency", **common)
+    cw.set_alarm_state(AlarmName="orders-db-cpu", StateValue="ALARM", StateReason="CPU high")
+    data = await read("list_alarms", {"state": "ALARM"})
+    kinds = {a["name"]: (a["resource_type"], a["resource_id"], a["region"]) for a in data["alarms"]}
+    assert kinds["orders-db-cpu"] == ("rds:db-instance", "orders-db", "us-east-1")
+    assert kinds["web-server-cpu-high"] == ("ec2:instance", estate["web-server"], "us-east-1")
+    every = await read("list_alarms", {"max": 100})
+    types = {a["name"]: a["resource_type"] for a in every["alarms"]}
+    assert (types["jobs-age"], types["checkout-math"]) == ("sqs:queue", "cloudwatch:alarm")
+    text = shown("list_alarms", every, width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert re.search(r"│ orders-db-cpu +│ ALARM +│ .*rds orders-db", text)
+    assert re.search(r"│ jobs-age +│ OK +│ .*sqs jobs", text) and "(the alarm itself)" in text
+    assert ("rds:db-instance" in text) == (width >= 130)
