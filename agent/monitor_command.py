@@ -119,18 +119,17 @@ def _json_event(event: MonitorEvent) -> None:
 def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
     from agent.monitor.incidents import DB_NAME
 
-    if not (settings.state_dir / DB_NAME).exists():  # reading must not create a store where none was
-        sys.stdout.write("[]\n" if args.json else "no incidents yet\n")
-        return 0
-    try:
-        store = IncidentStore(settings.state_dir)
-    except IncidentStoreUnavailable as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 1
-    try:
-        history = store.history(args.limit or 20)
-    finally:
-        store.close()
+    history: list[IncidentHistory] = []
+    if (settings.state_dir / DB_NAME).exists():  # reading must not create a store where none was
+        try:
+            store = IncidentStore(settings.state_dir)
+        except IncidentStoreUnavailable as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 1
+        try:
+            history = store.history(args.limit or 20)
+        finally:
+            store.close()
     if args.json:
         sys.stdout.write(json.dumps([history_json(h) for h in history], ensure_ascii=False) + "\n")
         return 0
