@@ -305,7 +305,7 @@ def history_table(entries: list[Any]) -> RenderableType:
 
 
 def _history_table(entries: list[Any], width: int) -> RenderableType:
-    narrow = width < NARROW
+    narrow = width < WIDE  # the full caller and timestamp need a wide terminal
     table = Table(header_style="bold", show_edge=False)
     for column in ("When (UTC)", "Who", "Tool", "Targets", "Decision", "Outcome"):
         table.add_column(column, overflow="fold", no_wrap=column in {"When (UTC)", "Decision"})
