@@ -337,7 +337,9 @@ def test_two_processes_never_send_a_queued_message_twice(slack, make_notifier):
         thread.join(timeout=10)
 
     assert sum(counts) == 6
-    assert alarms(slack.delivered) == [f"HighCPU-{n}" for n in range(1, 7)]
+    # Each once. Six incidents, so no order between them is promised when two drains overlap
+    # (order is kept per incident); asserting one order across them made this test flaky.
+    assert sorted(alarms(slack.delivered)) == [f"HighCPU-{n}" for n in range(1, 7)]
     assert first.pending() == 0
 
 
