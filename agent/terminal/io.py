@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
@@ -56,11 +56,11 @@ class Terminal:
         """The y/N gate. Enter, anything but y/yes, Ctrl-C, Ctrl-D or a timeout is No."""
         timeout = self.confirm_timeout
         self.stop_spinner()
-        self.console.print(confirmation_panel(request))
         session = _confirm_session()
         timer = asyncio.get_running_loop().call_later(timeout, _expire, session)
         try:
-            answer = await session.prompt_async("Proceed? [y/N] ", handle_sigint=False)
+            answer = await session.prompt_async(self._with_panel(confirmation_panel(request), "Proceed? [y/N] "),
+                                                handle_sigint=False)
         except (KeyboardInterrupt, EOFError):
             answer = ""
         finally:
@@ -72,6 +72,16 @@ class Terminal:
         self.console.print(Text("→ yes, proceeding" if yes else "→ no, nothing changed",
                                 style="green" if yes else "yellow"))
         return yes
+
+    def _with_panel(self, panel: RenderableType, question: str) -> Any:
+        """The panel and the question as one prompt. Printed separately, the panel went through
+        patch_stdout's writer thread and could land after the question was drawn; as part of the prompt
+        they are drawn together, and stay together when monitor output is printed above them."""
+        from prompt_toolkit.formatted_text import ANSI
+
+        with self.console.capture() as captured:
+            self.console.print(panel)
+        return ANSI(captured.get() + question)
 
     # -- output ------------------------------------------------------------------------------
     def print(self, *renderables: Any) -> None:
