@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("mcp", parents=[shared], help="serve the MCP tools on stdio for any MCP client")
 
+    setup = sub.add_parser("setup", parents=[shared], help="create the AWS parts the push path needs")
+    setup.add_argument("what", choices=["events"], help="events: EventBridge rule + SQS queue (+DLQ) per region")
+    setup.add_argument("--dry-run", action="store_true", help="print what it would create; change nothing")
+    setup.add_argument("--remove", action="store_true", help="take it down")
+
     sandbox = sub.add_parser("sandbox", parents=[shared], help="a sandbox that lives across commands")
     sandbox.add_argument("action", choices=["start", "stop", "status", "reset"])
     return parser

@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from utils.sandbox_state import point_at_sandbox_state
 
         point_at_sandbox_state(settings)
-        if command in {None, "ask", "plan", "monitor", "mcp"}:
+        if command in {None, "ask", "plan", "monitor", "mcp", "setup"}:
             from utils.sandbox import prestart
 
             prestart(settings)  # the emulator starts (or is attached to) before this command's imports
@@ -83,6 +83,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from agent.monitor_command import run_monitor
 
         return run_monitor(args, settings)
+    if command == "setup":
+        from agent.setup_command import run_setup
+
+        return run_setup(args, settings)
     if command == "history":
         from agent.history_command import show_history
 

@@ -1,0 +1,39 @@
+"""`setup events [--dry-run] [--remove]`: the EventBridge rule, SQS queue and dead-letter queue the push
+path needs, in each configured region (DESIGN.md, "Intake, store and scale-out").
+
+Idempotent: a second run prints `keep` for every step and changes nothing. `--dry-run` only reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from utils.config import Settings
+
+
+def run_setup(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server.errors import describe_for
+    from utils.event_intake import REMOVE_PERMISSIONS, SETUP_PERMISSIONS, RegionFailure, in_every_region
+
+    account, results = in_every_region(settings, configured_regions(settings), remove=args.remove,
+                                       apply=not args.dry_run)
+    failed = 0
+    for result in results:
+        if isinstance(result, RegionFailure):
+            failed += 1
+            sys.stderr.write(f"error: {result.region}: {describe_for(settings, result.error, 'SQS/EventBridge')}\n")
+            continue
+        print(f"{result.region} (account {account}){' — dry run, nothing changed' if args.dry_run else ''}:")
+        for step in result.steps:
+            print(f"  {step.line()}")
+        if result.queue_url and not args.remove:
+            print(f"  queue URL: {result.queue_url}")
+    verb = "would use" if args.dry_run else "used"
+    print(f"IAM permissions this {verb}: {', '.join(REMOVE_PERMISSIONS if args.remove else SETUP_PERMISSIONS)}")
+    return 1 if failed else 0
+
+
+def configured_regions(settings: Settings) -> list[str]:
+    """Every configured region (`regions` in aiops.toml), else the session's own."""
+    return list(getattr(settings, "regions", None) or [settings.region])
