@@ -30,6 +30,18 @@ def run_monitor(args: argparse.Namespace, settings: Settings) -> int:
             sys.stderr.write("error: --interval must be a number of seconds above 0\n")
             return 2
         settings.poll_seconds = args.interval
+    http = getattr(args, "http", None)
+    if http is not None:
+        from agent.monitor.status_http import parse_bind
+
+        if args.once:
+            sys.stderr.write("error: --http serves a running monitor; it cannot go with --once\n")
+            return 2
+        try:
+            args.http = parse_bind(http)
+        except ValueError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
     from utils.sandbox import start_private_sandbox
 
     sandbox = start_private_sandbox(settings) if settings.sandbox else None
@@ -51,7 +63,11 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
     async with open_session(settings, client_name="aiops-monitor") as session:
         printer = _json_event if args.json else _text_event
         try:
-            monitor = Monitor(session, settings, on_event=None if (args.json and args.once) else printer)
+            on_event = None if (args.json and args.once) else printer
+            if getattr(args, "http", None):
+                monitor, server = _monitor_with_status(Monitor, session, settings, on_event, args.http)
+            else:
+                monitor, server = Monitor(session, settings, on_event=on_event), None
             try:
                 if args.once:
                     report = await monitor.run_cycle()
@@ -60,12 +76,43 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
                 else:
                     await _run_until_signal(monitor)
             finally:
+                if server is not None:
+                    server.shutdown()
                 monitor.close()
         except Exception as exc:  # raised outside the session, so it is not wrapped in a task-group error
             failure = exc
     if failure is not None:
         raise failure
     return status
+
+
+def _monitor_with_status(monitor_class: Any, session: Any, settings: Settings, printer: Any,
+                         bind: tuple[str, int]) -> tuple[Any, Any]:
+    """A monitor whose reports, events and notifier feed the metrics, and the server that shows them."""
+    from agent.monitor.status_http import MeteredNotifier, MonitorMetrics, serve
+    from notify.registry import notifier_from_settings
+
+    metrics = MonitorMetrics(settings.poll_seconds)
+
+    def on_event(event: MonitorEvent) -> None:
+        metrics.event(event)
+        if printer is not None:
+            printer(event)
+
+    monitor = monitor_class(session, settings, on_event=on_event,
+                            notifier=MeteredNotifier(notifier_from_settings(settings), metrics))
+    monitor.on_cycle = metrics.cycle
+
+    def incidents() -> list[dict[str, Any]]:
+        store = IncidentStore(settings.state_dir)  # its own connection: this runs on the server's thread
+        try:
+            return [history_json(h) for h in store.history(20)]
+        finally:
+            store.close()
+
+    server = serve(metrics, incidents, *bind)
+    sys.stderr.write(f"serving /healthz /readyz /metrics /incidents on http://{bind[0]}:{server.server_port}\n")
+    return monitor, server
 
 
 def _unread_status(report: CycleReport) -> int:

@@ -76,6 +76,7 @@ class Monitor:
         self._stopping: asyncio.Event | None = None
         self._config_announced = False
         self._details = DetailCache()
+        self.on_cycle: Callable[[CycleReport], None] | None = None  # each finished cycle's report (metrics)
 
     def _open_store(self) -> IncidentStore:
         """The store, or IncidentStoreUnavailable: the monitor does not start without it.
@@ -157,6 +158,8 @@ class Monitor:
             report.skipped = cycle.skips.lines()
             self.announcer.skips(report, quiet=set(self.auto.problems))  # those were config_error events
             report.duration_seconds = time.perf_counter() - started
+            if self.on_cycle is not None:
+                self.on_cycle(report)
             return report
 
     async def _cycle(self, cycle: Cycle) -> None:
