@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--once", action="store_true")
     monitor.add_argument("--json", action="store_true")
     monitor.add_argument("--interval", type=float, default=None, help="seconds between cycles")
+    monitor.add_argument("--queue", metavar="URL|NAME", default=None,
+                         help="take alarm changes from this SQS queue (see `setup events`); still polls to reconcile")
     monitor.add_argument("--http", metavar="HOST:PORT", default=None,
                          help="serve /healthz /readyz /metrics /incidents (loopback unless HOST says otherwise)")
 

@@ -42,6 +42,13 @@ def run_monitor(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 2
+    args.queue = getattr(args, "queue", None) or settings.intake.get("queue")
+    if args.queue is not None and (not isinstance(args.queue, str) or not args.queue.strip()):
+        sys.stderr.write("error: [intake] queue must be an SQS queue URL or name\n")
+        return 2
+    if args.queue and args.once:
+        sys.stderr.write("error: --queue runs a worker until stopped; it cannot go with --once\n")
+        return 2
     from utils.sandbox import start_private_sandbox
 
     sandbox = start_private_sandbox(settings) if settings.sandbox else None
@@ -65,14 +72,16 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
         try:
             on_event = None if (args.json and args.once) else printer
             if getattr(args, "http", None):
-                monitor, server = _monitor_with_status(Monitor, session, settings, on_event, args.http)
+                monitor, server, metrics = _monitor_with_status(Monitor, session, settings, on_event, args.http)
             else:
-                monitor, server = Monitor(session, settings, on_event=on_event), None
+                monitor, server, metrics = Monitor(session, settings, on_event=on_event), None, None
             try:
                 if args.once:
                     report = await monitor.run_cycle()
                     _print_report(report, args.json)
                     status = _unread_status(report)
+                elif args.queue:
+                    await _run_queue_until_signal(monitor, settings, args.queue, metrics)
                 else:
                     await _run_until_signal(monitor)
             finally:
@@ -87,7 +96,7 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _monitor_with_status(monitor_class: Any, session: Any, settings: Settings, printer: Any,
-                         bind: tuple[str, int]) -> tuple[Any, Any]:
+                         bind: tuple[str, int]) -> tuple[Any, Any, Any]:
     """A monitor whose reports, events and notifier feed the metrics, and the server that shows them."""
     from agent.monitor.status_http import MeteredNotifier, MonitorMetrics, serve
     from notify.registry import notifier_from_settings
@@ -112,7 +121,7 @@ def _monitor_with_status(monitor_class: Any, session: Any, settings: Settings, p
 
     server = serve(metrics, incidents, *bind)
     sys.stderr.write(f"serving /healthz /readyz /metrics /incidents on http://{bind[0]}:{server.server_port}\n")
-    return monitor, server
+    return monitor, server, metrics
 
 
 def _unread_status(report: CycleReport) -> int:
@@ -146,6 +155,31 @@ async def _run_until_signal(monitor: Any) -> None:
         await stop.wait()
     finally:
         await monitor.stop()
+
+
+async def _run_queue_until_signal(monitor: Any, settings: Settings, queue: str, metrics: Any) -> None:
+    """Pushed changes from the queue, a reconciling poll every `reconcile_minutes`; SIGTERM finishes the
+    batch in hand and exits. A worker killed outright loses nothing: unhandled messages come back."""
+    from agent.monitor.push import DEFAULT_RECONCILE_MINUTES, PushIntake
+    from utils.alarm_queue import AlarmQueue
+    from utils.config import ConfigError
+
+    minutes = settings.intake.get("reconcile_minutes", DEFAULT_RECONCILE_MINUTES)
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0 < minutes <= 1440:
+        raise ConfigError(f"invalid setting intake.reconcile_minutes: {minutes!r} (minutes, above 0, at most 1440)")
+    alarm_queue = await asyncio.to_thread(AlarmQueue, settings, queue)
+    intake = PushIntake(monitor, alarm_queue, reconcile_seconds=minutes * 60,
+                        on_batch=metrics.batch if metrics is not None else None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    sys.stderr.write(f"taking alarm changes from {alarm_queue.url}; reconciling by poll every {minutes:g} min\n")
+    try:
+        await intake.run(stop)
+    finally:
+        intake.close()
 
 
 def _text_event(event: MonitorEvent) -> None:

@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     tiers: dict[str, Any] = Field(default_factory=dict)
     auto_remediation: dict[str, Any] = Field(default_factory=dict)
     monitor: dict[str, Any] = Field(default_factory=dict)
+    intake: dict[str, Any] = Field(default_factory=dict)  # [intake] queue, reconcile_minutes (monitor --queue)
     # With --sandbox: the sandbox generation's own directory (utils/sandbox_state.py sets it).
     _sandbox_state: Path | None = PrivateAttr(None)
 

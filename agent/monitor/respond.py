@@ -78,14 +78,23 @@ class Responder:
             keys = active.get(inc.source)
             if keys is None or inc.key in keys:
                 continue
-            done = self.store.resolve(inc.seq, "back to OK")
-            if done is None:
-                continue  # another process resolved it first
-            cycle.report.resolved.append(done)
-            took = duration(done.time_to_resolve)
-            self.emit(cycle, MonitorEvent(kind="resolved", incident_id=done.id, tier=done.tier, incident=done,
-                                          message=f"{done.id} resolved: {done.alarm} on {where(done)} after {took}"))
-            await self._post(alert_for("resolved", done), done, cycle)
+            await self._resolve_one(inc, cycle)
+
+    async def resolve_keys(self, keys: set[str], cycle: Cycle) -> None:
+        """Resolve the open incidents with these keys (an alarm's pushed change back to OK)."""
+        for inc in self.store.open_incidents():
+            if inc.key in keys:
+                await self._resolve_one(inc, cycle)
+
+    async def _resolve_one(self, inc: Incident, cycle: Cycle) -> None:
+        done = self.store.resolve(inc.seq, "back to OK")
+        if done is None:
+            return  # another process resolved it first
+        cycle.report.resolved.append(done)
+        took = duration(done.time_to_resolve)
+        self.emit(cycle, MonitorEvent(kind="resolved", incident_id=done.id, tier=done.tier, incident=done,
+                                      message=f"{done.id} resolved: {done.alarm} on {where(done)} after {took}"))
+        await self._post(alert_for("resolved", done), done, cycle)
 
     async def open(self, signal: Signal, cycle: Cycle) -> None:
         inc = self.store.open_incident(signal.incident, self.owner)

@@ -51,7 +51,12 @@ class MonitorMetrics:
         self.open_now = Gauge("aiops_incidents_open", "Incidents open after the last cycle", ["tier"], registry=r)
         self.notifications = Counter("aiops_notifications", "Alerts handed to a destination, by result",
                                      ["destination", "result"], registry=r)
+        self.events = Counter("aiops_queue_events", "Queue messages by what became of them "
+                              "(received, applied, stale: duplicate or older, rejected: not an alarm change)",
+                              ["result"], registry=r)
         self.outbox = Gauge("aiops_outbox_depth", "Alerts waiting in the outbox", ["destination"], registry=r)
+        for result in ("received", "applied", "stale", "rejected"):
+            self.events.labels(result)
         for tier in TIERS:  # zeros from the start, so a rate() has a first sample
             self.opened.labels(tier)
             self.resolved.labels(tier)
@@ -66,22 +71,30 @@ class MonitorMetrics:
         self.cycle_seconds.observe(report.duration_seconds)
         for source in report.unread:
             self.unread.labels(source).inc()
+        self._saw(report)
+        self.last_problem = "; ".join(f"{k}: {v}" for k, v in report.unread.items()) or None
+
+    def batch(self, report: Any) -> None:
+        """One turn of the queue loop (agent/monitor/push.py BatchReport), empty ones included: the loop lives."""
+        for result in ("received", "applied", "stale", "rejected"):
+            self.events.labels(result).inc(getattr(report, result))
+        if report.cycle is not None:
+            self._saw(report.cycle)
+        self.last_cycle_at = self.clock()
+
+    def _saw(self, report: CycleReport) -> None:
         counts = dict.fromkeys(TIERS, 0)
         for incident in report.open_incidents:
             counts[str(incident.tier)] = counts.get(str(incident.tier), 0) + 1
         for tier, n in counts.items():
             self.open_now.labels(tier).set(n)
         self.last_cycle_at = self.clock()
-        self.last_problem = "; ".join(f"{k}: {v}" for k, v in report.unread.items()) or None
 
     def event(self, event: MonitorEvent) -> None:
         tier = str(event.tier) if event.tier is not None else "none"
         counter = {"opened": self.opened, "resolved": self.resolved, "repaged": self.repaged}.get(event.kind)
         if counter is not None:
             counter.labels(tier).inc()
-
-    def store_failed(self, reason: str) -> None:
-        self.last_problem = reason
 
     # -- answering ----------------------------------------------------------------------------
 
