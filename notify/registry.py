@@ -22,7 +22,21 @@ def _slack_webhook(settings: Settings) -> Notifier | None:
     return notifier if notifier.enabled else None
 
 
-NOTIFIERS: dict[str, Factory] = {"slack_webhook": _slack_webhook}
+def _pagerduty(settings: Settings) -> Notifier | None:
+    from notify.pagerduty import PagerDutyNotifier
+
+    notifier = PagerDutyNotifier.from_settings(settings)
+    return notifier if notifier.enabled else None
+
+
+def _discord(settings: Settings) -> Notifier | None:
+    from notify.discord import DiscordNotifier
+
+    notifier = DiscordNotifier.from_settings(settings)
+    return notifier if notifier.enabled else None
+
+
+NOTIFIERS: dict[str, Factory] = {"slack_webhook": _slack_webhook, "pagerduty": _pagerduty, "discord": _discord}
 
 
 def register(kind: str, factory: Factory) -> None:

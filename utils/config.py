@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     slack_webhook_url_tier2: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SLACK_WEBHOOK_URL_TIER2", "slack_webhook_url_tier2")
     )
+    pagerduty_routing_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("PAGERDUTY_ROUTING_KEY", "pagerduty_routing_key")
+    )
+    pagerduty_events_url: str = Field(
+        "https://events.pagerduty.com/v2/enqueue",
+        validation_alias=AliasChoices("PAGERDUTY_EVENTS_URL", "pagerduty_events_url"),
+    )
+    discord_webhook_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_WEBHOOK_URL", "discord_webhook_url")
+    )
     max_targets: int = Field(5, ge=1, validation_alias=AliasChoices("AIOPS_MAX_TARGETS", "max_targets"))
     # The blast radius across calls: targets of allowed destructive calls per caller in a rolling window.
     max_targets_per_window: int = Field(
@@ -89,7 +99,8 @@ class Settings(BaseSettings):
     tiers: dict[str, Any] = Field(default_factory=dict)
     auto_remediation: dict[str, Any] = Field(default_factory=dict)
     monitor: dict[str, Any] = Field(default_factory=dict)
-    intake: dict[str, Any] = Field(default_factory=dict)  # [intake] queue, reconcile_minutes (monitor --queue)
+    intake: dict[str, Any] = Field(default_factory=dict)
+    pagerduty: dict[str, Any] = Field(default_factory=dict)  # [pagerduty] tiers = [0]  # [intake] queue, reconcile_minutes (monitor --queue)
     # With --sandbox: the sandbox generation's own directory (utils/sandbox_state.py sets it).
     _sandbox_state: Path | None = PrivateAttr(None)
 

@@ -201,13 +201,20 @@ class FakeSlackWebhook:
             return Reply.error(404, "no_service"), body
         with self._lock:
             reply = self._script.popleft() if self._script else self._default
-        # Slack checks the payload only when it would otherwise accept it.
+        # The payload is checked only when the reply would otherwise accept it.
         if 200 <= reply.status < 300:
-            if not isinstance(body, dict):
-                return Reply.error(400, "invalid_payload"), None
-            if not body.get("text") and not body.get("blocks") and not body.get("attachments"):
-                return Reply.error(400, "no_text"), body
+            problem = self.reject(body)
+            if problem is not None:
+                return problem, body if isinstance(body, dict) else None
         return reply, body if isinstance(body, dict) else None
+
+    def reject(self, body: Any) -> Reply | None:
+        """What the real service says to a payload it cannot take (Slack's words); None: accepted."""
+        if not isinstance(body, dict):
+            return Reply.error(400, "invalid_payload")
+        if not body.get("text") and not body.get("blocks") and not body.get("attachments"):
+            return Reply.error(400, "no_text")
+        return None
 
     def _record(self, received: Received) -> None:
         with self._changed:
