@@ -17,7 +17,14 @@ from utils.config import Settings
 Factory = Callable[[Settings], Notifier | None]
 
 
-def _slack_webhook(settings: Settings) -> Notifier | None:
+def _slack(settings: Settings) -> Notifier | None:
+    """The Slack app when a bot token and a channel are set (it can thread and edit), else the webhook."""
+    if settings.slack_bot_token is not None:
+        from notify.slack_app import SlackAppNotifier
+
+        app = SlackAppNotifier.from_settings(settings)
+        if app.enabled:
+            return app
     notifier = SlackWebhookNotifier.from_settings(settings)
     return notifier if notifier.enabled else None
 
@@ -36,7 +43,7 @@ def _discord(settings: Settings) -> Notifier | None:
     return notifier if notifier.enabled else None
 
 
-NOTIFIERS: dict[str, Factory] = {"slack_webhook": _slack_webhook, "pagerduty": _pagerduty, "discord": _discord}
+NOTIFIERS: dict[str, Factory] = {"slack": _slack, "pagerduty": _pagerduty, "discord": _discord}
 
 
 def register(kind: str, factory: Factory) -> None:

@@ -17,7 +17,8 @@ from tests.helpers import AwsEnv
 # Keep the suite hermetic whatever the developer's shell has set.
 for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "OLLAMA_HOST", "SLACK_WEBHOOK_URL", "AIOPS_MODEL",
              "SLACK_WEBHOOK_URL_TIER0", "SLACK_WEBHOOK_URL_TIER1", "SLACK_WEBHOOK_URL_TIER2", "AIOPS_MAX_TARGETS",
-             "PAGERDUTY_ROUTING_KEY", "PAGERDUTY_EVENTS_URL", "DISCORD_WEBHOOK_URL",
+             "PAGERDUTY_ROUTING_KEY", "PAGERDUTY_EVENTS_URL", "DISCORD_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN",
+             "SLACK_CHANNEL", "SLACK_CHANNEL_TIER0", "SLACK_CHANNEL_TIER1", "SLACK_CHANNEL_TIER2", "SLACK_API_URL",
              # pytest-xdist workers inherit COLUMNS=80/LINES=24; rich would then ignore the size of the
              # pseudo-terminals the e2e tests open (140 columns) and fold table cells they look for.
              "COLUMNS", "LINES"):

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     slack_webhook_url_tier2: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SLACK_WEBHOOK_URL_TIER2", "slack_webhook_url_tier2")
     )
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
+    slack_channel: str | None = Field(None, validation_alias=AliasChoices("SLACK_CHANNEL", "slack_channel"))
+    slack_channel_tier0: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_CHANNEL_TIER0", "slack_channel_tier0"))
+    slack_channel_tier1: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_CHANNEL_TIER1", "slack_channel_tier1"))
+    slack_channel_tier2: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_CHANNEL_TIER2", "slack_channel_tier2"))
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
     pagerduty_routing_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("PAGERDUTY_ROUTING_KEY", "pagerduty_routing_key")
     )

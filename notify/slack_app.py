@@ -1,0 +1,176 @@
+"""Slack as an app (`SLACK_BOT_TOKEN` + `SLACK_CHANNEL`): pages through `chat.postMessage`, the resolve in
+the page's thread, and the page itself updated in place to say it was resolved.
+
+Incoming webhooks cannot thread or edit, so a team that has a bot token gets this instead (the app
+wins when both are configured). Delivery goes through the shared outbox (notify/lanes.py); the
+official `slack_sdk` WebClient does the HTTP, with the same bounded retry handlers as the webhook.
+Where each incident's page went (channel, ts) is kept beside the outbox so a resolve sent by another
+process or after a restart still finds its thread. The bot token is a secret: it is only ever in
+the Authorization header, never in a line, a result or an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from notify.lanes import OUTBOX_FILE, Lane, OutboxNotifier, Outcome, lanes_by_tier
+from notify.outbox import OutboxRow
+from notify.slack_message import RESOLVED_COLOUR, build_message
+from notify.slack_retry import retry_after_seconds, retry_handlers
+
+if TYPE_CHECKING:
+    from utils.config import Settings
+
+log = logging.getLogger(__name__)
+
+NAME = "Slack app"
+_UNPARSEABLE = {"invalid_blocks", "invalid_attachments", "invalid_blocks_format", "msg_too_long"}
+DEFAULT_API_URL = "https://slack.com/api/"
+# Errors that mean a setting is wrong, not that Slack is having a bad minute.
+_CONFIG_ERRORS = {
+    "invalid_auth": "the bot token is not valid", "not_authed": "no bot token was sent",
+    "account_inactive": "the bot token was revoked", "token_revoked": "the bot token was revoked",
+    "channel_not_found": "the channel does not exist or the app cannot see it",
+    "not_in_channel": "the app is not in that channel (invite it: /invite @app)",
+    "is_archived": "the channel is archived", "missing_scope": "the app lacks the chat:write scope",
+    "restricted_action": "a workspace admin blocked posting there",
+}
+
+
+class SlackThreads:
+    """incident id -> (channel, ts) of its page, in the outbox's SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("CREATE TABLE IF NOT EXISTS slack_pages (incident_id TEXT NOT NULL, channel TEXT NOT NULL, "
+                     "ts TEXT NOT NULL, PRIMARY KEY (incident_id, channel))")
+        return conn
+
+    def page_of(self, incident_id: str, channel: str) -> str | None:
+        with self._lock, closing(self._connect()) as conn:
+            row = conn.execute("SELECT ts FROM slack_pages WHERE incident_id = ? AND channel = ?",
+                               (incident_id, channel)).fetchone()
+        return row[0] if row else None
+
+    def remember(self, incident_id: str, channel: str, ts: str) -> None:
+        with self._lock, closing(self._connect()) as conn:
+            # The first page is the thread: a repeat page must not move it.
+            conn.execute("INSERT OR IGNORE INTO slack_pages (incident_id, channel, ts) VALUES (?, ?, ?)",
+                         (incident_id, channel, ts))
+
+
+class SlackAppNotifier(OutboxNotifier):
+    name = NAME
+    label = "Slack"
+
+    def __init__(self, home: Path, token: str | None, channel: str | None,
+                 tier_channels: dict[int, str | None] | None = None, *, api_url: str = DEFAULT_API_URL,
+                 max_retries: int = 2, max_retry_after: float = 10.0, timeout: float = 10.0, backoff: float = 0.5,
+                 db_path: Path | None = None) -> None:
+        self._token = (token or "").strip()
+        path = db_path or Path(home) / OUTBOX_FILE
+        self.threads = SlackThreads(path)
+        self._client = WebClient(token=self._token, base_url=api_url if api_url.endswith("/") else api_url + "/",
+                                 timeout=int(timeout), logger=_quiet_sdk_logger(),
+                                 retry_handlers=retry_handlers(max_retries=max_retries,
+                                                               max_retry_after=max_retry_after, backoff=backoff))
+        lanes = lanes_by_tier(channel, tier_channels or {}, "SLACK_CHANNEL", self._new_lane) if self._token \
+            else dict.fromkeys((0, 1, 2))
+        worst_post = 2 * ((max_retries + 1) * timeout + max_retries * max_retry_after)  # a post and an update
+        super().__init__(home, lanes, lease_seconds=2 * worst_post + 60, db_path=path)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SlackAppNotifier:
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        tiers = {t: getattr(settings, f"slack_channel_tier{t}") for t in (0, 1, 2)}
+        return cls(Path(settings.state_dir), token, settings.slack_channel, tiers, api_url=settings.slack_api_url)
+
+    def _new_lane(self, channel: str, setting: str) -> Lane:
+        lane = Lane(channel, [setting])
+        lane.send = lambda request: self._deliver(lane, channel, request)
+        return lane
+
+    def render(self, row: OutboxRow) -> dict[str, Any]:
+        alert = row.alert
+        assert alert is not None  # app rows are never adopted from the webhook's legacy outbox
+        return {"kind": alert.kind, "incident_id": alert.incident_id, "message": build_message(alert)}
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._token, "<bot token>") if self._token else text
+
+    def _deliver(self, lane: Lane, channel: str, request: dict[str, Any]) -> Outcome:
+        kind, incident_id, message = request["kind"], request["incident_id"], request["message"]
+        page = self.threads.page_of(incident_id, channel)
+        try:
+            return self._post(channel, kind, incident_id, page, message)
+        except SlackApiError as exc:
+            if _error(exc) in _UNPARSEABLE and set(message) - {"text"}:
+                # A message Slack cannot parse would block its lane forever; the plain text always parses.
+                try:
+                    return self._post(channel, kind, incident_id, page, {"text": message.get("text", "")})
+                except SlackApiError as again:
+                    exc = again
+            return self._failure(lane, exc)
+        except Exception as exc:
+            return Outcome(False, f"Slack API unreachable: {self.scrub(str(exc)) or type(exc).__name__}")
+
+    def _post(self, channel: str, kind: str, incident_id: str, page: str | None,
+              message: dict[str, Any]) -> Outcome:
+        if kind == "open" or page is None:  # a resolve whose page never went out stands on its own
+            answer = self._client.chat_postMessage(channel=channel, **message)
+            if kind == "open":
+                self.threads.remember(incident_id, channel, answer["ts"])
+        elif kind == "repage":  # in the thread, and shown in the channel: a repeat must be seen
+            self._client.chat_postMessage(channel=channel, thread_ts=page, reply_broadcast=True, **message)
+        else:
+            self._client.chat_postMessage(channel=channel, thread_ts=page, **message)
+            self._mark_page_resolved(channel, page, message)
+        return Outcome(True)
+
+    def _mark_page_resolved(self, channel: str, ts: str, resolved: dict[str, Any]) -> None:
+        """The page itself says it is over, so nobody acts on a stale page scrolled back to. Best effort: the
+        resolve is already in the thread, and failing here would post it there again on the retry."""
+        text = resolved.get("text", "resolved")
+        try:
+            self._client.chat_update(channel=channel, ts=ts, text=text, blocks=resolved.get("blocks"),
+                                     attachments=[{"color": RESOLVED_COLOUR, "fallback": text,
+                                                   "blocks": (resolved.get("attachments") or [{}])[0].get("blocks",
+                                                                                                         [])}])
+        except Exception as exc:
+            log.warning("could not mark the Slack page %s resolved: %s", ts, self.scrub(str(exc)))
+
+    def _failure(self, lane: Lane, exc: SlackApiError) -> Outcome:
+        response, error = exc.response, _error(exc)
+        where = f"Slack API ({lane.redacted})"
+        if response.status_code == 429 or error == "ratelimited":
+            wait = retry_after_seconds(response.headers or {})
+            return Outcome(False, f"{where} is rate limited; retry after {wait:g}s", retry_after=wait)
+        if error in _CONFIG_ERRORS:
+            return Outcome(False, f"{where}: {error} — {_CONFIG_ERRORS[error]}; check {lane.setting} and "
+                                  "SLACK_BOT_TOKEN", config_error=True)
+        return Outcome(False, f"{where} answered {response.status_code} {error}")
+
+
+def _error(exc: SlackApiError) -> str:
+    data = exc.response.data
+    return str(data.get("error") or "no error") if isinstance(data, dict) else "no error"
+
+
+def _quiet_sdk_logger() -> logging.Logger:
+    sdk_log = logging.getLogger("notify.slack_app.sdk")  # the SDK logs request details at debug level
+    sdk_log.setLevel(logging.CRITICAL)
+    sdk_log.propagate = False
+    return sdk_log
