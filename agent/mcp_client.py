@@ -54,10 +54,13 @@ class ToolSession:
                 return text
         return None
 
-    async def call(self, tool: str, arguments: dict[str, Any], confirmer: Confirmer | None = None) -> ToolOutcome:
+    async def call(self, tool: str, arguments: dict[str, Any], confirmer: Confirmer | None = None,
+                   on_behalf_of: str | None = None) -> ToolOutcome:
+        """`on_behalf_of` (e.g. `slack:U123`) names the person the audit row is for; the guards are the same."""
         token = _confirmer.set(confirmer)
         try:
-            result = await self._client.call_tool(tool, arguments)
+            meta = {"aiops/on-behalf-of": on_behalf_of} if on_behalf_of else None
+            result = await self._client.call_tool(tool, arguments, meta=meta)
         except Exception as exc:  # protocol failure: report it, never unwind the caller's loop
             return ToolOutcome(tool=tool, arguments=arguments, status="error", message=f"MCP call failed: {exc}")
         finally:

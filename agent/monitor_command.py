@@ -75,6 +75,9 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
                 monitor, server, metrics = _monitor_with_status(Monitor, session, settings, on_event, args.http)
             else:
                 monitor, server, metrics = Monitor(session, settings, on_event=on_event), None, None
+            from agent.monitor.slack_approvals import listen_for_clicks
+
+            clicks = None if args.once else await listen_for_clicks(monitor, session, settings)
             try:
                 if args.once:
                     report = await monitor.run_cycle()
@@ -85,6 +88,8 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
                 else:
                     await _run_until_signal(monitor)
             finally:
+                if clicks is not None:
+                    clicks.close()
                 if server is not None:
                     server.shutdown()
                 monitor.close()

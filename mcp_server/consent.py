@@ -30,7 +30,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 from mcp_types.methods import is_input_required
 
-from mcp_server.state import ServerState, caller_of_session
+from mcp_server.state import ServerState, caller_of
 
 # Audit `decision` for each ActionResult status.
 DECISIONS = {"ok": "allowed", "dry_run": "dry-run", "declined": "declined", "refused": "refused",
@@ -125,7 +125,7 @@ def _begin(state: ServerState, ctx: ServerRequestContext[Any, Any], tool: str, p
         if isinstance(refs, list) else []
     try:
         state.audit.expire_attempts(state.settings.confirm_timeout_seconds + 60)
-        return state.audit.begin(tool, _bounded(arguments), caller_of_session(ctx.session), targets)
+        return state.audit.begin(tool, _bounded(arguments), caller_of(ctx), targets)
     except Exception:  # fail closed: the caller refuses an attempt it could not record
         return None
 

@@ -28,7 +28,7 @@ from mcp_server.models import (
     InstanceStatusList,
     TargetChange,
 )
-from mcp_server.state import caller_of, run_aws, state_of
+from mcp_server.state import caller_of_session, run_aws, state_of
 
 # Outcomes of the confirmation step that are not a yes or no from a person.
 NOT_ASKED = "not-asked"
@@ -98,7 +98,7 @@ def _action_tool(action: str):
         checked = await _guards(state, action, instances)
         if not checked.refused and action in DESTRUCTIVE_ACTIONS and not dry_run and state.window:
             # Say so before asking: a yes that the window would refuse anyway is a question wasted.
-            over = state.window.refusal(caller_of(ctx), len(checked.targets))
+            over = state.window.refusal(caller_of_session(ctx.session), len(checked.targets))
             if over:
                 checked = checked.model_copy(update={"refusal": over, "guard": "blast_window"})
         return checked
@@ -139,7 +139,7 @@ def _action_tool(action: str):
             checked, message = await _recheck(state, action, instances, checked)
             decision = "refused" if message else decision
         if decision == "allowed" and action in DESTRUCTIVE_ACTIONS and state.window:
-            message = state.window.take(caller_of(ctx), len(checked.targets)) or ""
+            message = state.window.take(caller_of_session(ctx.session), len(checked.targets)) or ""
             decision = "refused" if message else decision
         if decision in {"refused", "declined", "unconfirmed"}:
             result = ActionResult(action=action, status=decision, message=message, dry_run=dry_run,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,8 +102,22 @@ async def run_aws(state: ServerState, fn: Callable[..., T], *args: Any, service:
         raise ToolError(failure_text(exc, lambda e: state.describe(e, service))) from exc
 
 
-def caller_of(ctx: Context) -> str:
-    """The client's self-declared name, for the audit trail (never authenticated, never a secret)."""
+# A client acting for a person it vouches for (a Slack approver) names them in the request's `_meta`;
+# the audit row then says who, not which process. Like the client's own name, it is not authenticated:
+# it changes what the audit says, never what the guards allow.
+ON_BEHALF_OF = "aiops/on-behalf-of"
+_PERSON = re.compile(r"slack:[A-Z0-9]{2,20}")
+
+
+def caller_of(ctx: Any) -> str:
+    """The client's self-declared name, for the audit trail (never authenticated, never a secret).
+
+    `ctx`: a tool's Context, or the low-level request context the consent resolver gets."""
+    request = ctx.request_context if isinstance(ctx, Context) else ctx
+    meta = getattr(request, "meta", None) or {}
+    person = meta.get(ON_BEHALF_OF) if isinstance(meta, dict) else None
+    if isinstance(person, str) and _PERSON.fullmatch(person):
+        return person
     return caller_of_session(ctx.session)
 
 

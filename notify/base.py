@@ -28,6 +28,9 @@ class Alert(BaseModel):
     proposal: str | None = None
     risk: str | None = None
     time_to_resolve_seconds: float | None = None
+    # A mutating proposal waits for a person: a destination that can take a decision (the Slack app
+    # with Socket Mode) shows Approve / Reject on the page.
+    awaiting_approval: bool = False
     # The same alert handed over twice (after a crash) carries the same key, and the outbox sends it
     # once; None (a repeat page) is never folded into an earlier send. Set by whoever makes the alert.
     dedup_key: str | None = None

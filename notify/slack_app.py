@@ -11,6 +11,7 @@ the Authorization header, never in a line, a result or an error.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -23,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from notify.lanes import OUTBOX_FILE, Lane, OutboxNotifier, Outcome, lanes_by_tier
 from notify.outbox import OutboxRow
-from notify.slack_message import RESOLVED_COLOUR, build_message
+from notify.slack_message import RESOLVED_COLOUR, build_message, escape
 from notify.slack_retry import retry_after_seconds, retry_handlers
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class SlackThreads:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         conn.execute("CREATE TABLE IF NOT EXISTS slack_pages (incident_id TEXT NOT NULL, channel TEXT NOT NULL, "
-                     "ts TEXT NOT NULL, PRIMARY KEY (incident_id, channel))")
+                     "ts TEXT NOT NULL, message TEXT, PRIMARY KEY (incident_id, channel))")
         return conn
 
     def page_of(self, incident_id: str, channel: str) -> str | None:
@@ -65,11 +66,18 @@ class SlackThreads:
                                (incident_id, channel)).fetchone()
         return row[0] if row else None
 
-    def remember(self, incident_id: str, channel: str, ts: str) -> None:
+    def pages(self, incident_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(channel, ts, the page as posted) for every channel the incident was paged in."""
+        with self._lock, closing(self._connect()) as conn:
+            rows = conn.execute("SELECT channel, ts, message FROM slack_pages WHERE incident_id = ?",
+                                (incident_id,)).fetchall()
+        return [(c, ts, json.loads(m) if m else {}) for c, ts, m in rows]
+
+    def remember(self, incident_id: str, channel: str, ts: str, message: dict[str, Any]) -> None:
         with self._lock, closing(self._connect()) as conn:
             # The first page is the thread: a repeat page must not move it.
-            conn.execute("INSERT OR IGNORE INTO slack_pages (incident_id, channel, ts) VALUES (?, ?, ?)",
-                         (incident_id, channel, ts))
+            conn.execute("INSERT OR IGNORE INTO slack_pages (incident_id, channel, ts, message) VALUES (?, ?, ?, ?)",
+                         (incident_id, channel, ts, json.dumps(message)))
 
 
 class SlackAppNotifier(OutboxNotifier):
@@ -79,8 +87,9 @@ class SlackAppNotifier(OutboxNotifier):
     def __init__(self, home: Path, token: str | None, channel: str | None,
                  tier_channels: dict[int, str | None] | None = None, *, api_url: str = DEFAULT_API_URL,
                  max_retries: int = 2, max_retry_after: float = 10.0, timeout: float = 10.0, backoff: float = 0.5,
-                 db_path: Path | None = None) -> None:
+                 db_path: Path | None = None, buttons: bool = False) -> None:
         self._token = (token or "").strip()
+        self.buttons = buttons  # Approve / Reject on pages that wait for a decision (Socket Mode is listening)
         path = db_path or Path(home) / OUTBOX_FILE
         self.threads = SlackThreads(path)
         self._client = WebClient(token=self._token, base_url=api_url if api_url.endswith("/") else api_url + "/",
@@ -96,7 +105,8 @@ class SlackAppNotifier(OutboxNotifier):
     def from_settings(cls, settings: Settings) -> SlackAppNotifier:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         tiers = {t: getattr(settings, f"slack_channel_tier{t}") for t in (0, 1, 2)}
-        return cls(Path(settings.state_dir), token, settings.slack_channel, tiers, api_url=settings.slack_api_url)
+        return cls(Path(settings.state_dir), token, settings.slack_channel, tiers, api_url=settings.slack_api_url,
+                   buttons=settings.slack_app_token is not None)
 
     def _new_lane(self, channel: str, setting: str) -> Lane:
         lane = Lane(channel, [setting])
@@ -106,7 +116,19 @@ class SlackAppNotifier(OutboxNotifier):
     def render(self, row: OutboxRow) -> dict[str, Any]:
         alert = row.alert
         assert alert is not None  # app rows are never adopted from the webhook's legacy outbox
-        return {"kind": alert.kind, "incident_id": alert.incident_id, "message": build_message(alert)}
+        message = build_message(alert)
+        if self.buttons and alert.kind == "open" and alert.awaiting_approval:
+            message["blocks"] = [*message.get("blocks", []), decision_buttons(alert.incident_id)]
+        return {"kind": alert.kind, "incident_id": alert.incident_id, "message": message}
+
+    def note(self, incident_id: str, text: str) -> None:
+        """A decision taken on the incident: said in the page's thread, and the page's buttons replaced by it."""
+        for channel, ts, page in self.threads.pages(incident_id):
+            self._client.chat_postMessage(channel=channel, thread_ts=ts, text=escape(text, 2900))
+            blocks = [b for b in page.get("blocks", []) if b.get("block_id") != DECISION_BLOCK]
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(text, 2900)}]})
+            self._client.chat_update(channel=channel, ts=ts, text=page.get("text", text), blocks=blocks,
+                                     attachments=page.get("attachments"))
 
     def scrub(self, text: str) -> str:
         return text.replace(self._token, "<bot token>") if self._token else text
@@ -132,7 +154,7 @@ class SlackAppNotifier(OutboxNotifier):
         if kind == "open" or page is None:  # a resolve whose page never went out stands on its own
             answer = self._client.chat_postMessage(channel=channel, **message)
             if kind == "open":
-                self.threads.remember(incident_id, channel, answer["ts"])
+                self.threads.remember(incident_id, channel, answer["ts"], message)
         elif kind == "repage":  # in the thread, and shown in the channel: a repeat must be seen
             self._client.chat_postMessage(channel=channel, thread_ts=page, reply_broadcast=True, **message)
         else:
@@ -162,6 +184,19 @@ class SlackAppNotifier(OutboxNotifier):
             return Outcome(False, f"{where}: {error} — {_CONFIG_ERRORS[error]}; check {lane.setting} and "
                                   "SLACK_BOT_TOKEN", config_error=True)
         return Outcome(False, f"{where} answered {response.status_code} {error}")
+
+
+DECISION_BLOCK = "aiops_decision"
+
+
+def decision_buttons(incident_id: str) -> dict[str, Any]:
+    """The two buttons notify/slack_socket.py reads back: action ids fixed by DESIGN.md, value the incident."""
+    def button(action: str, label: str, style: str) -> dict[str, Any]:
+        return {"type": "button", "action_id": action, "style": style, "value": incident_id,
+                "text": {"type": "plain_text", "text": label}}
+
+    return {"type": "actions", "block_id": DECISION_BLOCK,
+            "elements": [button("aiops_approve", "Approve", "primary"), button("aiops_reject", "Reject", "danger")]}
 
 
 def _error(exc: SlackApiError) -> str:

@@ -110,7 +110,8 @@ class Settings(BaseSettings):
     auto_remediation: dict[str, Any] = Field(default_factory=dict)
     monitor: dict[str, Any] = Field(default_factory=dict)
     intake: dict[str, Any] = Field(default_factory=dict)
-    pagerduty: dict[str, Any] = Field(default_factory=dict)  # [pagerduty] tiers = [0]  # [intake] queue, reconcile_minutes (monitor --queue)
+    pagerduty: dict[str, Any] = Field(default_factory=dict)  # [pagerduty] tiers = [0]
+    slack: dict[str, Any] = Field(default_factory=dict)  # [slack] approvers = ["U0123ABCD"]  # [intake] queue, reconcile_minutes (monitor --queue)
     # With --sandbox: the sandbox generation's own directory (utils/sandbox_state.py sets it).
     _sandbox_state: Path | None = PrivateAttr(None)
 

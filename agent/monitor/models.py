@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from agent.mcp_client import ToolOutcome
 
 EventKind = Literal["opened", "resolved", "repaged", "auto_action", "expired", "skipped", "notify_error",
-                    "config_error"]
+                    "config_error", "decided"]
 
 
 class MonitorEvent(BaseModel):
@@ -177,7 +177,8 @@ def alert_for(kind: str, inc: Incident, ran: ToolOutcome | None = None) -> Alert
                  resource_name=inc.name if ec2 else where(inc), resource_id=inc.instance_id if ec2 else None,
                  summary=inc.summary, sop_title=top.get("title"), sop_source=top.get("source"), proposal=text,
                  risk=proposal.risk if proposal and not proposal.steps else None,
-                 time_to_resolve_seconds=inc.time_to_resolve)
+                 time_to_resolve_seconds=inc.time_to_resolve,
+                 awaiting_approval=bool(proposal and proposal.mutating and not proposal.steps and ran is None))
 
 
 def opened_line(inc: Incident) -> str:

@@ -28,6 +28,7 @@ class MonitorControls:
         self.wait_for_sandbox = wait_for_sandbox
         self.monitor = None
         self._notifier: Notifier | None = None
+        self._clicks = None  # the Slack Socket Mode connection while the monitor runs
 
     @property
     def notifier(self) -> Notifier:
@@ -60,12 +61,30 @@ class MonitorControls:
         monitor.start()
         self.terminal.print(f"monitor on: checking alarms and status checks every {monitor.interval:g}s "
                                  "(first check now). New incidents appear here; `queue` lists proposals.")
+        if self._clicks is None:
+            await self._listen_for_clicks(monitor)
+
+    async def _listen_for_clicks(self, monitor) -> None:
+        """Approve / Reject from Slack too, when the Slack app's two tokens are set (Socket Mode)."""
+        from agent.monitor.slack_approvals import listen_for_clicks
+
+        try:
+            self._clicks = await listen_for_clicks(monitor, self.session, self.settings)
+        except Exception as exc:  # the terminal still approves; say why Slack cannot
+            self._clicks = None
+            self.terminal.warn(f"Slack buttons are off: {type(exc).__name__}: {exc}")
+            return
+        if self._clicks is not None:
+            self.terminal.info("Slack buttons on: approvers can approve or reject from the page (Socket Mode)")
 
     async def stop(self) -> None:
         if not self.running:
             self.terminal.info("the monitor is off")
             return
         await self.monitor.stop()
+        if self._clicks is not None:
+            self._clicks.close()
+            self._clicks = None
         self.terminal.print("monitor off")
 
     def on_event(self, event) -> None:

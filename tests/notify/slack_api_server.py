@@ -1,4 +1,5 @@
-"""A Slack Web API stand-in on loopback: chat.postMessage and chat.update, as slack_sdk's WebClient calls them.
+"""A Slack Web API stand-in on loopback: chat.postMessage, chat.update, chat.postEphemeral and
+apps.connections.open (for Socket Mode), as slack_sdk's WebClient calls them.
 
 It keeps a channel's messages with their threads and edits, answers Slack's own errors
 (`invalid_auth`, `channel_not_found`, `ratelimited` with Retry-After), and can be scripted to fail
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 TOKEN = "xoxb-0000000000-test-bot-token-secret"
+APP_TOKEN = "xapp-1-A000000-test-app-token-secret"
 
 
 @dataclass
@@ -35,6 +37,8 @@ class FakeSlackApi:
         self.channels = set(channels)
         self.messages: list[Message] = []
         self.calls: list[str] = []
+        self.ephemeral: list[dict[str, Any]] = []  # chat.postEphemeral bodies: what one person was told
+        self.socket_url: str | None = None  # what apps.connections.open hands out (a Socket Mode stand-in)
         self._failures: deque[tuple[str, int, str, dict[str, str]]] = deque()
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -75,8 +79,15 @@ class FakeSlackApi:
             if self._failures and self._failures[0][0] == method:
                 _, status, error, headers = self._failures.popleft()
                 return status, {"ok": False, "error": error}, headers
+            if method == "apps.connections.open":
+                if auth != f"Bearer {APP_TOKEN}":
+                    return 200, {"ok": False, "error": "invalid_auth"}, {}
+                return 200, {"ok": True, "url": self.socket_url}, {}
             if auth != f"Bearer {TOKEN}":
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
+            if method == "chat.postEphemeral":
+                self.ephemeral.append(body)
+                return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}
             channel = body.get("channel")
             if channel not in self.channels:
                 return 200, {"ok": False, "error": "channel_not_found"}, {}

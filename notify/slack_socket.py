@@ -1,0 +1,91 @@
+"""Button clicks from Slack over Socket Mode (`SLACK_APP_TOKEN`): no public URL, the app dials out.
+
+The official `slack_sdk.socket_mode` client keeps the websocket (reconnecting when it drops); this
+room acks every envelope at once (Slack wants an ack within 3 seconds, and a decision may take
+longer), reads the two buttons the pages carry (`aiops_approve`, `aiops_reject`, value the
+incident id) and hands each click to a callback. What a click may do is decided elsewhere
+(agent/monitor/slack_approvals.py); here is only the transport, and the one-person reply
+(`chat.postEphemeral`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.socket_mode import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+
+log = logging.getLogger(__name__)
+
+APPROVE, REJECT = "aiops_approve", "aiops_reject"
+_DECISIONS = {APPROVE: "approve", REJECT: "reject"}
+
+
+@dataclass(frozen=True)
+class Click:
+    user: str  # the Slack user id, the only identity Slack vouches for
+    decision: str  # approve | reject
+    incident_id: str
+    channel: str | None = None
+    message_ts: str | None = None
+
+
+class SlackClicks:
+    def __init__(self, app_token: str, bot_token: str, api_url: str, on_click: Callable[[Click], None]) -> None:
+        self.web = WebClient(token=bot_token, base_url=api_url if api_url.endswith("/") else api_url + "/",
+                             logger=_quiet("notify.slack_socket.web"))
+        self._client = SocketModeClient(app_token=app_token, web_client=self.web, logger=_quiet("notify.slack_socket"))
+        self._client.socket_mode_request_listeners.append(self._on_request)
+        self.on_click = on_click
+
+    def start(self) -> None:
+        self._client.connect()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def tell(self, click: Click, text: str) -> None:
+        """Only the person who clicked sees it; best effort (the decision itself is already stored)."""
+        if not click.channel:
+            return
+        try:
+            self.web.chat_postEphemeral(channel=click.channel, user=click.user, text=text)
+        except Exception as exc:  # the token is in no exception text slack_sdk raises
+            log.warning("could not answer %s in Slack: %s", click.user, exc)
+
+    def _on_request(self, client: SocketModeClient, request: SocketModeRequest) -> None:
+        client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))  # ack first
+        if request.type != "interactive":
+            return
+        for click in clicks_in(request.payload or {}):
+            try:
+                self.on_click(click)
+            except Exception:
+                log.exception("handling a Slack click failed")
+
+
+def clicks_in(payload: dict) -> list[Click]:
+    """The aiops buttons pressed in one block_actions payload; anything else is ignored."""
+    if payload.get("type") != "block_actions":
+        return []
+    user = (payload.get("user") or {}).get("id")
+    channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
+    ts = (payload.get("container") or {}).get("message_ts") or (payload.get("message") or {}).get("ts")
+    found = []
+    for action in payload.get("actions") or []:
+        decision = _DECISIONS.get(action.get("action_id"))
+        value = action.get("value")
+        if decision and isinstance(user, str) and user and isinstance(value, str) and 0 < len(value) <= 40:
+            found.append(Click(user, decision, value, channel, ts))
+    return found
+
+
+def _quiet(name: str) -> logging.Logger:
+    sdk_log = logging.getLogger(name)
+    sdk_log.setLevel(logging.WARNING)
+    sdk_log.propagate = False
+    return sdk_log
