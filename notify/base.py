@@ -28,6 +28,9 @@ class Alert(BaseModel):
     proposal: str | None = None
     risk: str | None = None
     time_to_resolve_seconds: float | None = None
+    # Whether an action worked: "recovered 3m 10s after reboot" on a resolve, "action did not help: …" on the
+    # page one tier higher. Ours (built from stored facts), never alarm text.
+    verification: str | None = None
     # The same alert handed over twice (after a crash) carries the same key, and the outbox sends it
     # once; None (a repeat page) is never folded into an earlier send. Set by whoever makes the alert.
     dedup_key: str | None = None

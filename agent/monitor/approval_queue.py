@@ -12,16 +12,22 @@ from typing import Any
 
 from agent.monitor.proposals import Proposal
 from agent.monitor.records import NOTHING_RAN, PREFIX, Approval, ApprovalError, parse_id
-from agent.monitor.store_db import StoreDB
+from agent.monitor.watches import Watches
 
 
-class ApprovalQueue(StoreDB):
+class ApprovalQueue(Watches):
     def add_approval(self, seq: int, proposal: Proposal, ttl_seconds: float) -> None:
         now = self.clock()
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO approvals (seq, tool, arguments, risk, status, created_at, expires_at)"
                        " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
                        (seq, proposal.tool, json.dumps(proposal.arguments), proposal.risk, now, now + ttl_seconds))
+
+    def _requeue(self, db: sqlite3.Connection, seq: int, proposal: Proposal, ttl_seconds: float, now: float) -> None:
+        """A new proposal for an incident whose earlier one was decided (the fix did not help): pending again."""
+        db.execute("INSERT OR REPLACE INTO approvals (seq, tool, arguments, risk, status, created_at, expires_at)"
+                   " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                   (seq, proposal.tool, json.dumps(proposal.arguments), proposal.risk, now, now + ttl_seconds))
 
     def approval(self, incident_id: str | int) -> Approval | None:
         rows = self._rows("SELECT * FROM approvals WHERE seq = ?", (parse_id(incident_id),))
@@ -69,10 +75,15 @@ class ApprovalQueue(StoreDB):
                           (self.clock(),))
         return [_approval(r) for r in rows]
 
-    def record_action(self, seq: int, status: str, message: str, by: str, *, auto: bool = False) -> None:
-        """The outcome of running the proposal; an auto action that worked closes the approval as `auto`."""
+    def record_action(self, seq: int, status: str, message: str, by: str, *, auto: bool = False,
+                      watch_seconds: float | None = None) -> None:
+        """The outcome of running the proposal; an auto action that worked closes the approval as `auto`.
+
+        With `watch_seconds`, an action that ran starts the watch on the incident's alarm (did the fix work).
+        """
         now = self.clock()
         with self._tx() as db:
+            tool = db.execute("SELECT tool FROM approvals WHERE seq = ?", (seq,)).fetchone()
             db.execute("UPDATE approvals SET outcome_status = ?, outcome_message = ?, outcome_at = ? WHERE seq = ?",
                        (status, message[:2000], now, seq))
             if auto and status == "ok":
@@ -86,6 +97,8 @@ class ApprovalQueue(StoreDB):
                 self._event(db, seq, now, status, by, f"{message}; the proposal waits for a decision again")
                 return
             self._event(db, seq, now, "auto_action" if auto else "action", by, f"{status}: {message}")
+            if status == "ok" and watch_seconds is not None and tool is not None:
+                self._start_watch(db, seq, tool[0], by, now, watch_seconds)
 
 
 def _approval(row: dict[str, Any]) -> Approval:

@@ -2,9 +2,9 @@
 
 `IncidentStore` is the one object the monitor holds; it assembles the rooms of the store:
 the SQLite file, schema and transactions (agent/monitor/store_db.py, which also says why every
-once-only decision is a conditional write), the approval queue (approval_queue.py) and the
-timeline and counts people read (store_history.py). This module keeps the incidents themselves
-and the instance states remembered between cycles.
+once-only decision is a conditional write), the watches after an action (watches.py), the
+approval queue (approval_queue.py) and the timeline and counts people read (store_history.py).
+This module keeps the incidents themselves and the instance states remembered between cycles.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.monitor.proposals import Proposal
-from agent.monitor.records import Incident, NewIncident, parse_id
+from agent.monitor.records import Incident, NewIncident, Verification, parse_id
 from agent.monitor.store_db import DB_NAME, IncidentStoreUnavailable, incident_from_row
 from agent.monitor.store_history import HistoryViews
 
@@ -128,11 +128,37 @@ class IncidentStore(HistoryViews):
             if cur.rowcount == 0:
                 return None
             self._event(db, seq, now, "resolved", "monitor", detail)
+            self._end_watch(db, seq, "recovered", now)  # an action's watch: the fix worked
             expired = db.execute("UPDATE approvals SET status = 'expired', decided_at = ?, decided_by = 'monitor',"
                                  " reason = 'incident resolved before a decision' WHERE seq = ? AND status = 'pending'",
                                  (now, seq))
             if expired.rowcount:
                 self._event(db, seq, now, "expired", "monitor", "proposal withdrawn: incident resolved")
+        return self.get(seq)
+
+    def action_did_not_help(self, watch: Verification, proposal: Proposal | None, line: str,
+                            ttl_seconds: float) -> Incident | None:
+        """The alarm is still firing when the watch is due: end the watch, raise the tier by one (Tier 0 stays),
+        count the page about to go out, and put the fallback proposal in the queue, all at once.
+
+        None when the incident is no longer open or another process ended the watch first: only the
+        caller that gets the incident back pages about it.
+        """
+        seq, now = parse_id(watch.incident_id), self.clock()
+        with self._tx() as db:
+            row = db.execute("SELECT tier FROM incidents WHERE seq = ? AND status = 'open'", (seq,)).fetchone()
+            if row is None or self._end_watch(db, seq, "did_not_help", now, watch.acted_at) is None:
+                return None
+            was, tier = int(row[0]), max(0, int(row[0]) - 1)
+            reason = f"{watch.verb} did not help (was Tier {was})"
+            db.execute("UPDATE incidents SET tier = ?, tier_reason = ?, proposal = ?, note = ?, last_paged_at = ?,"
+                       " pages = pages + 1 WHERE seq = ?",
+                       (tier, reason, proposal.model_dump_json() if proposal else None, line, now, seq))
+            self._event(db, seq, now, "repaged", "monitor",
+                        f"re-paged Tier {tier} (was Tier {was}): {watch.verb} did not help")
+            if proposal is not None and proposal.mutating and not proposal.steps:
+                self._requeue(db, seq, proposal, ttl_seconds, now)
+            self._event(db, seq, now, "proposal", "monitor", line)
         return self.get(seq)
 
     # -- instance states between cycles ------------------------------------------------------------

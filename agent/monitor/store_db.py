@@ -4,7 +4,7 @@ Several processes share one home (the REPL's monitor, `monitor --once` from cron
 decision that must happen once is a conditional write inside a `BEGIN IMMEDIATE` transaction:
 a partial unique index keeps one open incident per (alarm, resource); a notification, a repeat
 page or an approval is claimed by an UPDATE whose WHERE clause only one writer can satisfy.
-The rooms built on this one (agent/monitor/incidents.py, approval_queue.py, store_history.py)
+The rooms built on this one (agent/monitor/incidents.py, approval_queue.py, watches.py, store_history.py)
 only add statements; the file, its tables and their upgrades live here.
 """
 
@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS timeline (
     kind TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS timeline_seq ON timeline(seq);
+-- Did the fix work (agent/monitor/verify.py): one watch per incident, the latest action's; `tried`
+-- (JSON list) keeps every action run on the incident so a fallback never proposes one again.
+CREATE TABLE IF NOT EXISTS verifications (
+    seq INTEGER PRIMARY KEY, action TEXT NOT NULL, by TEXT NOT NULL, acted_at REAL NOT NULL,
+    due_at REAL NOT NULL, result TEXT NOT NULL, ended_at REAL, tried TEXT NOT NULL DEFAULT '[]'
+);
 CREATE TABLE IF NOT EXISTS instance_states (
     instance_id TEXT PRIMARY KEY, name TEXT, state TEXT NOT NULL, seen_at REAL NOT NULL
 );

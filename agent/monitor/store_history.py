@@ -22,7 +22,8 @@ class HistoryViews(ApprovalQueue):
         for inc in incidents:
             rows = self._rows("SELECT ts, kind, actor, detail FROM timeline WHERE seq = ? ORDER BY id", (inc.seq,))
             out.append(IncidentHistory(incident=inc, approval=self.approval(inc.seq),
-                                       timeline=[TimelineEntry(**r) for r in rows]))
+                                       timeline=[TimelineEntry(**r) for r in rows],
+                                       verification=self.verification(inc.seq)))
         return out
 
     def counts_today(self) -> Counts:
