@@ -192,6 +192,9 @@ def _history_lines(item: IncidentHistory) -> list[str]:
         lines.append(f"    decision: {approval.status}{who}{outcome}")
     if item.verification is not None:
         lines.append(f"    verification: {item.verification.line()}")
+        watched = next((n for n, e in enumerate(item.timeline) if e.kind == "watching"), len(item.timeline))
+        # What followed a fix that did not help: the page one tier higher and the next proposal.
+        lines += [f"    {e.kind}: {e.detail}" for e in item.timeline[watched:] if e.kind in {"repaged", "proposal"}]
     if inc.resolved_at is not None:
         lines.append(f"    resolved {_iso(inc.resolved_at)} after {duration(inc.time_to_resolve)}")
     return lines

@@ -10,21 +10,24 @@ from datetime import datetime
 from typing import Any
 
 from agent.monitor.approval_queue import ApprovalQueue
-from agent.monitor.records import Counts, IncidentHistory, TimelineEntry
+from agent.monitor.records import Counts, Incident, IncidentHistory, TimelineEntry, parse_id
 from agent.monitor.store_db import incident_from_row
 
 
 class HistoryViews(ApprovalQueue):
     def history(self, limit: int = 20) -> list[IncidentHistory]:
-        incidents = [incident_from_row(r) for r in self._rows("SELECT * FROM incidents ORDER BY seq DESC LIMIT ?",
-                                                              (max(1, limit),))]
-        out = []
-        for inc in incidents:
-            rows = self._rows("SELECT ts, kind, actor, detail FROM timeline WHERE seq = ? ORDER BY id", (inc.seq,))
-            out.append(IncidentHistory(incident=inc, approval=self.approval(inc.seq),
-                                       timeline=[TimelineEntry(**r) for r in rows],
-                                       verification=self.verification(inc.seq)))
-        return out
+        rows = self._rows("SELECT * FROM incidents ORDER BY seq DESC LIMIT ?", (max(1, limit),))
+        return [self._with_timeline(incident_from_row(r)) for r in rows]
+
+    def history_of(self, incident_id: str | int) -> IncidentHistory | None:
+        """One incident's history (the REPL's `incidents INC-n`); None when there is no such incident."""
+        rows = self._rows("SELECT * FROM incidents WHERE seq = ?", (parse_id(incident_id),))
+        return self._with_timeline(incident_from_row(rows[0])) if rows else None
+
+    def _with_timeline(self, inc: Incident) -> IncidentHistory:
+        rows = self._rows("SELECT ts, kind, actor, detail FROM timeline WHERE seq = ? ORDER BY id", (inc.seq,))
+        return IncidentHistory(incident=inc, approval=self.approval(inc.seq), timeline=[TimelineEntry(**r) for r in rows],
+                               verification=self.verification(inc.seq))
 
     def counts_today(self) -> Counts:
         now = self.clock()

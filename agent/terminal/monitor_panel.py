@@ -210,6 +210,25 @@ class MonitorControls:
                           cut_at_word(str(outcome or "-"), 80))
         self.terminal.print(table)
 
+    def timeline(self, incident_id: str) -> None:
+        """One incident's timeline: opened, paged, action, watching, recovered / did not help, re-paged, new proposal."""
+        from datetime import datetime
+
+        from agent.monitor.records import ApprovalError
+
+        try:
+            row = self._ensure().store.history_of(incident_id)
+        except ApprovalError as exc:  # not an incident id
+            self.terminal.error(str(exc))
+            return
+        if row is None:
+            self.terminal.error(f"no incident {incident_id.upper()}")
+            return
+        inc = row.incident
+        lines = [f"{datetime.fromtimestamp(e.ts):%H:%M:%S}  {e.kind:<12} {e.detail}" for e in row.timeline]
+        self.terminal.incident_panel(f"{inc.id}  Tier {inc.tier}  {inc.alarm}  ({inc.status})", lines or ["no timeline"],
+                                     inc.tier if inc.status == "open" else None)
+
     async def simulate(self, rest: str) -> None:
         from utils.sandbox import clear_alarm, simulate_alarm
 

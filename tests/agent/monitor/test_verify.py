@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import subprocess
+import sys
 import time
 from contextlib import asynccontextmanager
 
@@ -18,7 +21,7 @@ from agent.monitor.verify import fallback_proposal
 from agent.monitor_command import history_json
 from notify.slack_webhook import SlackWebhookNotifier
 from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
-from tests.helpers import state_of
+from tests.helpers import REPO, state_of
 from tests.notify.slack_server import FakeSlackWebhook, no_proxy_fixture, slack_fixture  # noqa: F401
 from utils.config import load_settings
 from utils.sandbox import clear_alarm
@@ -156,6 +159,12 @@ async def test_a_reboot_that_does_not_help_is_repaged_a_tier_higher_with_the_nex
     document = history_json(history)
     assert document["tier"] == 1 and document["verification"]["result"] == "did_not_help"
     assert document["verification"]["after_seconds"] == 601
+    shown = subprocess.run([sys.executable, "main.py", "incidents", "--limit", "5"], cwd=REPO, capture_output=True,
+                           text=True, timeout=120, env={**os.environ, **aws_env.env})
+    assert shown.returncode == 0, shown.stderr
+    assert "    verification: action did not help: still in ALARM 10m 1s after reboot" in shown.stdout
+    assert "    repaged: re-paged Tier 1 (was Tier 2): reboot did not help" in shown.stdout
+    assert f"    proposal: new proposal: {waiting.approval.tool} worker-1" in shown.stdout
 
 
 async def test_two_monitor_processes_page_a_fix_that_did_not_help_once(estate, slack, aws_env):
@@ -235,9 +244,58 @@ async def test_the_repl_panel_and_incidents_table_show_the_fallback(estate, slac
         clock.advance(601)
         await monitor.run_cycle()
         controls.incidents()
+        controls.timeline(incident_id.lower())
+        controls.timeline("INC-999")
     shown = terminal.console.file.getvalue()
+    for step in ("action", "watching", "did_not_help", "repaged", "proposal"):
+        assert f"  {step:<12} " in shown  # `incidents INC-n`: every step of the timeline
+    assert "re-paged Tier 1 (was Tier 2): reboot did not help" in shown
     assert f"{incident_id}  Tier 1  action did not help" in shown
     assert "verified  action did not help: still in ALARM 10m 1s after reboot" in shown
     assert "re-paged  Tier 1 (reboot did not help (was Tier 2))" in shown
     assert f"approve {incident_id}" in shown
     assert "action did not help: still in ALARM 10m 1s after reboot" in shown.split("Outcome")[-1]
+
+
+async def test_an_automatic_reboot_that_does_not_help_leaves_the_next_step_to_a_person(estate, slack, aws_env):
+    from utils.audit import AuditLog
+
+    rules = {"rules": [{"alarm": "*status-check*", "action": "reboot_instances"}]}
+    clock = Clock()
+    async with monitor_on(slack, clock, auto_remediation=rules, monitor={"verify_minutes": 5}) as monitor:
+        first = await monitor.run_cycle()
+        inc = next(i for i in first.open_incidents if i.alarm == STATUS_ALARM)
+        watching = monitor.store.verification(inc.id)
+        clock.advance(301)
+        verdict = await monitor.run_cycle()
+        after = monitor.incident(inc.id)
+        queued = {q.incident.id: q for q in monitor.queue()}
+    assert first.auto_actions == [inc.id] and watching.by == "auto-remediation"
+    assert watching.due_at - watching.acted_at == 300  # [monitor] verify_minutes = 5
+    assert verdict.repaged == [inc.id] and verdict.auto_actions == []
+    assert [row.tool for row in AuditLog(aws_env.home).recent()] == ["reboot_instances"]  # never again on its own
+    assert after.tier == 1 and after.proposal is not None and after.proposal.tool != "reboot_instances"
+    if after.proposal.steps:  # no other recovery in the SOPs: the steps, for a person, nothing queued
+        assert inc.id not in queued and after.note.startswith("no recovery in the SOPs besides reboot_instances")
+    else:
+        assert queued[inc.id].approval.status == "pending"
+
+
+def test_verify_minutes_comes_from_aiops_toml_and_the_environment_wins(aws_env, monkeypatch):
+    from agent.monitor.models import MonitorOptions
+    from utils.config import ConfigError
+
+    aws_env.home.mkdir(parents=True, exist_ok=True)
+    toml = aws_env.home / "aiops.toml"
+    assert MonitorOptions.from_settings(load_settings()).verify_seconds == 600  # the default: 10 minutes
+    toml.write_text("[monitor]\nverify_minutes = 3\n", encoding="utf-8")
+    assert MonitorOptions.from_settings(load_settings()).verify_seconds == 180
+    monkeypatch.setenv("AIOPS_VERIFY_MINUTES", "2")
+    assert MonitorOptions.from_settings(load_settings()).verify_seconds == 120
+    monkeypatch.setenv("AIOPS_VERIFY_MINUTES", "0")
+    with pytest.raises(ConfigError, match="invalid setting AIOPS_VERIFY_MINUTES: Input should be greater than 0"):
+        load_settings()
+    monkeypatch.delenv("AIOPS_VERIFY_MINUTES")
+    toml.write_text("[monitor]\nverify_minutes = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="verify_minutes must be a number above 0"):
+        MonitorOptions.from_settings(load_settings())
