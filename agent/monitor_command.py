@@ -20,7 +20,7 @@ from typing import Any
 
 from agent.monitor.incidents import IncidentStore, IncidentStoreUnavailable
 from agent.monitor.models import CycleReport, MonitorEvent, duration, evidence_line, incident_json, where
-from agent.monitor.records import IncidentHistory
+from agent.monitor.records import IncidentHistory, Verification
 from utils.config import Settings
 
 
@@ -244,10 +244,20 @@ def history_json(item: IncidentHistory) -> dict[str, Any]:
             "reason": approval.reason, "expires_at": _iso(approval.expires_at)},
         "action": None if approval is None or approval.outcome_status is None else {
             "status": approval.outcome_status, "message": approval.outcome_message},
+        "verification": _verification_json(item.verification),
         "timeline": [{"ts": _iso(e.ts), "kind": e.kind, "actor": e.actor, "detail": e.detail}
                      for e in item.timeline],
     })
     return data
+
+
+def _verification_json(watch: Verification | None) -> dict[str, Any] | None:
+    """Did the fix work: the last action's watch (`after_seconds` null while it is still watching)."""
+    if watch is None:
+        return None
+    after = watch.after_seconds
+    return {"action": watch.action, "at": _iso(watch.acted_at), "result": watch.result,
+            "after_seconds": None if after is None else round(after, 1), "line": watch.line()}
 
 
 def _history_lines(item: IncidentHistory) -> list[str]:
@@ -266,6 +276,11 @@ def _history_lines(item: IncidentHistory) -> list[str]:
         who = f" by {approval.decided_by} at {_iso(approval.decided_at)}" if approval.decided_at else ""
         outcome = f" · action: {approval.outcome_status} — {approval.outcome_message}" if approval.outcome_status else ""
         lines.append(f"    decision: {approval.status}{who}{outcome}")
+    if item.verification is not None:
+        lines.append(f"    verification: {item.verification.line()}")
+        watched = next((n for n, e in enumerate(item.timeline) if e.kind == "watching"), len(item.timeline))
+        # What followed a fix that did not help: the page one tier higher and the next proposal.
+        lines += [f"    {e.kind}: {e.detail}" for e in item.timeline[watched:] if e.kind in {"repaged", "proposal"}]
     if inc.resolved_at is not None:
         lines.append(f"    resolved {_iso(inc.resolved_at)} after {duration(inc.time_to_resolve)}")
     return lines

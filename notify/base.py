@@ -31,6 +31,9 @@ class Alert(BaseModel):
     # A mutating proposal waits for a person: a destination that can take a decision (the Slack app
     # with Socket Mode) shows Approve / Reject on the page.
     awaiting_approval: bool = False
+    # Whether an action worked: "recovered 3m 10s after reboot" on a resolve, "action did not help: …" on the
+    # page one tier higher. Ours (built from stored facts), never alarm text.
+    verification: str | None = None
     # The same alert handed over twice (after a crash) carries the same key, and the outbox sends it
     # once; None (a repeat page) is never folded into an earlier send. Set by whoever makes the alert.
     dedup_key: str | None = None

@@ -59,10 +59,16 @@ def _headline(alert: Alert) -> str:
     tier, alarm, resource = TIER_NAMES[alert.tier], escape(alert.alarm, 300), _resource(alert)
     if alert.kind == "resolved":
         took = _took(alert)
-        return f":white_check_mark: *Resolved* — {tier}: {alarm} on {resource} is back to OK after {took}"
+        return (f":white_check_mark: *Resolved* — {tier}: {alarm} on {resource} is back to OK after {took}"
+                + _verified(alert))
     ping = "<!channel> " if alert.tier == 0 else ""  # ours, unescaped: the only mention a message may carry
     again = " (still firing — repeat page)" if alert.kind == "repage" else ""
-    return f"{ping}{_ICONS[alert.tier]} *{tier}*{again}: {alarm} on {resource}"
+    return f"{ping}{_ICONS[alert.tier]} *{tier}*{again}: {alarm} on {resource}{_verified(alert)}"
+
+
+def _verified(alert: Alert) -> str:
+    """` — recovered 3m 10s after reboot`: whether the action taken on the incident worked."""
+    return f" — {escape(alert.verification, 300)}" if alert.verification else ""
 
 
 def _fallback_text(alert: Alert) -> str:
@@ -70,11 +76,11 @@ def _fallback_text(alert: Alert) -> str:
     incident = escape(alert.incident_id, 200)
     if alert.kind == "resolved":
         took = _took(alert)
-        back = f"{tier} alarm {alarm} on {resource} is back to OK after {took}"
+        back = f"{tier} alarm {alarm} on {resource} is back to OK after {took}{_verified(alert)}"
         return f"Resolved: {back}. Incident {incident} resolved."
     ping = "<!channel> " if alert.tier == 0 else ""
     again = " (still firing — repeat page)" if alert.kind == "repage" else ""
-    parts = [f"{ping}{tier}{again}: {alarm} on {resource}.", f"Proposed action: {_proposal(alert)}."]
+    parts = [f"{ping}{tier}{again}: {alarm} on {resource}{_verified(alert)}.", f"Proposed action: {_proposal(alert)}."]
     parts.append(f"SOP: {escape(alert.sop_title, 300) or 'none found'}.")
     reason = escape(alert.summary, 1500)
     if reason:

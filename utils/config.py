@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(
         30, gt=0, validation_alias=AliasChoices("AIOPS_POLL_SECONDS", "poll_seconds")
     )
+    # After an action, how long the monitor waits for the alarm to clear before it says the action did not
+    # help; None: `[monitor] verify_minutes` in aiops.toml, else 10 (agent/monitor/models.py MonitorOptions).
+    verify_minutes: float | None = Field(
+        None, gt=0, validation_alias=AliasChoices("AIOPS_VERIFY_MINUTES", "verify_minutes")
+    )
     # How long the server waits for a person to answer a y/N before it counts as No.
     confirm_timeout_seconds: float = Field(
         120, gt=0, validation_alias=AliasChoices("AIOPS_CONFIRM_TIMEOUT", "confirm_timeout_seconds")

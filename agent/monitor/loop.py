@@ -25,6 +25,7 @@ from agent.monitor.records import Approval, ApprovalError, Counts, Incident, Inc
 from agent.monitor.respond import Cycle, Responder
 from agent.monitor.sources import Source, SourceContext, SourceReading, build_sources
 from agent.monitor.tiers import TierRules
+from agent.monitor.verify import Verifier
 from notify.base import Notifier
 from notify.owners import Owner
 from notify.registry import notifier_from_settings
@@ -71,6 +72,7 @@ class Monitor:
         self._owner = Owner(settings.state_dir)  # names this process on incident claims; dead owners are taken over
         self.owner = self._owner.name
         self.responder = Responder(session, self.store, self.options, self.auto, self.announcer, self.owner)
+        self.verifier = Verifier(session, self.store, self.options, self.announcer)
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self._stopping: asyncio.Event | None = None
@@ -172,7 +174,9 @@ class Monitor:
             self._emit(cycle, MonitorEvent(kind="expired", incident_id=approval.incident_id,
                                            message=f"{approval.incident_id}: proposal {approval.tool} expired unapproved"))
         readings = await self._read_sources(cycle)
-        await self.responder.resolve({name: r.active for name, r in readings.items()}, cycle)
+        active = {name: r.active for name, r in readings.items()}
+        await self.responder.resolve(active, cycle)
+        await self.verifier.check(active, cycle)  # after the resolves: a cleared alarm is a fix that worked
         covered = {key for r in readings.values() for s in r.signals for key in s.covers}
         signals = [s for r in readings.values() for s in r.signals if s.incident.key not in covered]
         already = {inc.key for inc in self.store.open_incidents()}
@@ -243,7 +247,8 @@ class Monitor:
         return self.store.decide(incident_id, approve=False, by=by, reason=reason)
 
     def record_action(self, incident_id: str, outcome: ToolOutcome, by: str = "user") -> None:
-        self.store.record_action(parse_id(incident_id), outcome.status, outcome.message, by)
+        self.store.record_action(parse_id(incident_id), outcome.status, outcome.message, by,
+                                 watch_seconds=self.options.verify_seconds)
 
     def queue(self) -> list[QueueItem]:
         items = []

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from agent.mcp_client import ToolOutcome
 
 EventKind = Literal["opened", "resolved", "repaged", "auto_action", "expired", "skipped", "notify_error",
-                    "config_error", "decided"]
+                    "config_error", "decided", "did_not_help"]
 
 
 class MonitorEvent(BaseModel):
@@ -129,16 +129,18 @@ def evidence_line(evidence: dict[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class MonitorOptions:
-    """`[monitor]` in aiops.toml: repage_minutes (15), approval_ttl_minutes (60), sop_k (3)."""
+    """`[monitor]` in aiops.toml: repage_minutes (15), approval_ttl_minutes (60), sop_k (3), verify_minutes (10;
+    AIOPS_VERIFY_MINUTES wins)."""
 
     repage_seconds: float = 15 * 60
     approval_ttl_seconds: float = 60 * 60
     sop_k: int = 3
+    verify_seconds: float = 10 * 60  # after an action: still in ALARM this long means it did not help
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MonitorOptions:
         table = settings.monitor or {}
-        known = {"repage_minutes", "approval_ttl_minutes", "sop_k"}
+        known = {"repage_minutes", "approval_ttl_minutes", "sop_k", "verify_minutes"}
         unknown = sorted(set(table) - known)
         if unknown:
             raise ConfigError(f"aiops.toml [monitor]: unknown key {unknown[0]!r} (use {', '.join(sorted(known))})")
@@ -146,6 +148,7 @@ class MonitorOptions:
             repage_seconds=_positive(table, "repage_minutes", 15) * 60,
             approval_ttl_seconds=_positive(table, "approval_ttl_minutes", 60) * 60,
             sop_k=int(_positive(table, "sop_k", 3)),
+            verify_seconds=(settings.verify_minutes or _positive(table, "verify_minutes", 10)) * 60,
         )
 
 

@@ -7,11 +7,12 @@ keeps its JSON.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from agent.monitor.proposals import Proposal
+from notify.base import duration
 
 PREFIX = "INC-"
 # Outcomes of an approved proposal where nothing ran because nobody said yes: it waits again.
@@ -83,10 +84,41 @@ class TimelineEntry(BaseModel):
     detail: str
 
 
+class Verification(BaseModel):
+    """Did the fix work: the watch on an incident's alarm after an action ran (agent/monitor/verify.py)."""
+
+    incident_id: str
+    action: str  # the tool that ran, e.g. reboot_instances
+    by: str
+    acted_at: float
+    due_at: float  # still in ALARM then: the action did not help
+    result: Literal["watching", "recovered", "did_not_help"]
+    ended_at: float | None = None  # when the OK (or the ALARM past due_at) was seen
+    tried: list[str] = Field(default_factory=list)  # every action run on this incident so far, oldest first
+
+    @property
+    def after_seconds(self) -> float | None:
+        return None if self.ended_at is None else self.ended_at - self.acted_at
+
+    @property
+    def verb(self) -> str:
+        """`reboot` for reboot_instances: the server names every EC2 action `<verb>_instances`."""
+        return self.action.removesuffix("_instances")
+
+    def line(self) -> str:
+        """What a person reads: "recovered 3m 10s after reboot", "action did not help: …", "watching …"."""
+        if self.result == "recovered":
+            return f"recovered {duration(self.after_seconds)} after {self.verb}"
+        if self.result == "did_not_help":
+            return f"action did not help: still in ALARM {duration(self.after_seconds)} after {self.verb}"
+        return f"watching the alarm for {duration(self.due_at - self.acted_at)} after {self.verb}"
+
+
 class IncidentHistory(BaseModel):
     incident: Incident
     approval: Approval | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    verification: Verification | None = None
 
 
 class Counts(BaseModel):

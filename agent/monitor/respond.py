@@ -34,6 +34,7 @@ from agent.monitor.proposals import (
     build_proposal,
     exact_confirmer,
     propose,
+    recovery_steps,
     steps_proposal,
 )
 from agent.monitor.records import Incident
@@ -92,9 +93,12 @@ class Responder:
             return  # another process resolved it first
         cycle.report.resolved.append(done)
         took = duration(done.time_to_resolve)
+        worked = self.store.verification(done.seq)  # an action's watch this resolve ended (agent/monitor/verify.py)
+        note = worked.line() if worked and worked.result == "recovered" and worked.ended_at == done.resolved_at else None
         self.emit(cycle, MonitorEvent(kind="resolved", incident_id=done.id, tier=done.tier, incident=done,
-                                      message=f"{done.id} resolved: {done.alarm} on {where(done)} after {took}"))
-        await self._post(alert_for("resolved", done), done, cycle)
+                                      message=f"{done.id} resolved: {done.alarm} on {where(done)} after {took}"
+                                      + (f"; {note}" if note else "")))
+        await self._post(alert_for("resolved", done).model_copy(update={"verification": note}), done, cycle)
 
     async def open(self, signal: Signal, cycle: Cycle) -> None:
         inc = self.store.open_incident(signal.incident, self.owner)
@@ -123,7 +127,9 @@ class Responder:
                                "auto_remediation rule in aiops.toml")
         if note:
             cycle.skips.add(note)
-        sops = [{"source": h.get("source"), "title": h.get("title")} for h in hits]
+        # Each SOP's recovery and steps are kept too: the fallback when an action does not help (verify.py).
+        sops = [{"source": h.get("source"), "title": h.get("title"), "recovery": h.get("recovery"),
+                 "steps": recovery_steps(h)} for h in hits]
         self.store.set_diagnosis(inc.seq, sops, proposal, note)
         if proposal and proposal.steps:
             pass  # nothing runs and nothing waits for approval
@@ -167,7 +173,8 @@ class Responder:
         cycle.auto_left -= 1
         outcome = await self.session.call(action, {"instances": [inc.instance_id]},
                                           confirmer=exact_confirmer(action, inc.instance_id))
-        self.store.record_action(inc.seq, outcome.status, outcome.message, AUTO_ACTOR, auto=True)
+        self.store.record_action(inc.seq, outcome.status, outcome.message, AUTO_ACTOR, auto=True,
+                                 watch_seconds=self.options.verify_seconds)
         cycle.report.auto_actions.append(inc.id)
         what = proposal.describe(inc.name)
         self.emit(cycle, MonitorEvent(kind="auto_action", incident_id=inc.id, tier=inc.tier, incident=inc,

@@ -229,9 +229,12 @@ async def _reject(ctx: CommandContext, rest: str) -> None:
     ctx.monitor.reject(rest)
 
 
-@command("incidents")
+@command("incidents", "incidents [N | INC-n]")
 async def _incidents(ctx: CommandContext, rest: str) -> None:
-    """The incident timeline: opened, tier, decision, outcome, time to resolve."""
+    """The incident timeline: opened, tier, decision, outcome, time to resolve; INC-n: one incident's every step."""
+    if rest.strip().upper().startswith("INC-"):
+        ctx.monitor.timeline(rest.strip().split()[0])
+        return
     ctx.monitor.incidents(int(rest) if rest.isdigit() else 15)
 
 

@@ -111,10 +111,24 @@ class MonitorControls:
             terminal.incident_panel(f"{inc.id}  Tier {inc.tier}", lines, inc.tier)
         elif event.kind == "resolved":
             terminal.incident_panel(f"{event.incident_id or ''} resolved", [event.message], None)
+        elif event.kind == "did_not_help" and inc is not None:
+            terminal.incident_panel(f"{inc.id}  Tier {inc.tier}  action did not help", self._fallback_lines(inc),
+                                    inc.tier)
         elif event.kind in WARNING_KINDS:
             terminal.warn(event.message)
         else:
             terminal.print(event.message)
+
+    def _fallback_lines(self, inc) -> list[str]:
+        """The page one tier higher after an action that did not help: what was tried, what comes next."""
+        watch = self.monitor.store.verification(inc.seq) if self.monitor is not None else None
+        lines = [f"alarm     {inc.alarm} (still in ALARM)", f"verified  {watch.line() if watch else 'did not help'}",
+                 f"re-paged  Tier {inc.tier} ({inc.tier_reason})", f"next      {inc.note or 'none'}"]
+        if inc.proposal and inc.proposal.steps:
+            lines += [f"  {n}. {step}" for n, step in enumerate(inc.proposal.steps, 1)]
+        elif inc.proposal:
+            lines += [f"→ approve {inc.id}   |   reject {inc.id} [reason]"]
+        return lines
 
     async def approve(self, incident_id: str) -> None:
         from agent.monitor.records import ApprovalError
@@ -135,6 +149,10 @@ class MonitorControls:
             (self.terminal.info if outcome.ok else self.terminal.error)(outcome.message)
         from agent.monitor.records import NOTHING_RAN
 
+        watch = monitor.store.verification(incident_id.upper()) if outcome.status == "ok" else None
+        if watch is not None and watch.result == "watching":
+            self.terminal.info(f"{incident_id.upper()}: {watch.line()} — recovered if it returns to OK, "
+                               "else re-paged one tier higher with the next step")
         if outcome.status in NOTHING_RAN:
             self.terminal.info(f"{incident_id.upper()} still waits for approval: `approve {incident_id.upper()}` "
                                "when ready, or `reject` it")
@@ -203,11 +221,32 @@ class MonitorControls:
                 decision, outcome = "SOP steps, no approval", inc.proposal.steps[0]
             elif inc.proposal and not inc.proposal.mutating:  # a read ran at diagnosis; nothing to decide
                 decision, outcome = "read, no approval", evidence_line(inc.evidence)
+            if row.verification is not None:  # did the action work: recovered / did not help / watching
+                outcome = row.verification.line()
             status = (f"resolved in {duration(inc.time_to_resolve)}" if inc.time_to_resolve is not None
                       else f"{inc.status}, {duration(now - inc.opened_at)}")
             table.add_row(inc.id, str(inc.tier), inc.alarm, status, cut_at_word(str(decision), 40),
                           cut_at_word(str(outcome or "-"), 80))
         self.terminal.print(table)
+
+    def timeline(self, incident_id: str) -> None:
+        """One incident's timeline: opened, paged, action, watching, recovered / did not help, re-paged, new proposal."""
+        from datetime import datetime
+
+        from agent.monitor.records import ApprovalError
+
+        try:
+            row = self._ensure().store.history_of(incident_id)
+        except ApprovalError as exc:  # not an incident id
+            self.terminal.error(str(exc))
+            return
+        if row is None:
+            self.terminal.error(f"no incident {incident_id.upper()}")
+            return
+        inc = row.incident
+        lines = [f"{datetime.fromtimestamp(e.ts):%H:%M:%S}  {e.kind:<12} {e.detail}" for e in row.timeline]
+        self.terminal.incident_panel(f"{inc.id}  Tier {inc.tier}  {inc.alarm}  ({inc.status})", lines or ["no timeline"],
+                                     inc.tier if inc.status == "open" else None)
 
     async def simulate(self, rest: str) -> None:
         from utils.sandbox import clear_alarm, simulate_alarm

@@ -233,7 +233,7 @@ async def test_approve_returns_the_proposal_to_run_and_records_the_outcome(estat
     entry = next(h for h in monitor.history() if h.incident.id == status.id)
     assert (entry.approval.status, entry.approval.decided_by, entry.approval.outcome_status) == (
         "approved", "alice", "ok")
-    assert [e.kind for e in entry.timeline][-2:] == ["approved", "action"]
+    assert [e.kind for e in entry.timeline][-3:] == ["approved", "action", "watching"]  # did the fix work
     assert (counts.open, counts.waiting_approval, counts.auto_handled) == (2, 0, 0)
     audit = AuditLog(aws_env.home).recent()
     assert audit[0].tool == "reboot_instances" and audit[0].decision == "allowed"
