@@ -211,6 +211,7 @@ class SopHitResult(Result):
     weak: bool = False  # under the weak-match threshold (sop.ranking.WEAK_SCORE)
     section: str | None = None
     recovery: dict[str, Any] | None = None
+    steps: list[str] = []  # the SOP's recovery steps, one line each: text for a person, never run
 
 
 class SopSearchResult(Result):

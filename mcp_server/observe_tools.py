@@ -117,6 +117,7 @@ async def search_sops(
                 SopHitResult(
                     id=h.id, source=str(h.source), title=h.title, score=round(float(h.score), 4),
                     excerpt=h.excerpt, weak=h.weak, section=getattr(h, "section", None), recovery=getattr(h, "recovery", None),
+                    steps=getattr(h, "steps", []),
                 )
                 for h in hits
             ],

@@ -182,6 +182,42 @@ def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
+# A list item: "1. Do this" / "2) Do that" (numbered), or "- Do this" (bullet); at most 3 spaces in.
+_NUMBERED_ITEM = re.compile(r"^ {0,3}\d{1,2}[.)]\s+(\S.*)$")
+_BULLET_ITEM = re.compile(r"^ {0,3}[-*+]\s+(\S.*)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def list_steps(text: str, max_steps: int, max_chars: int) -> list[str]:
+    """The items of a section's first numbered list (else of its first bullet list), one line each.
+
+    An item keeps its indented continuation lines, nested bullets and code blocks, flattened into one
+    line of at most `max_chars` (cut at a word); the list ends at the first paragraph that is not indented.
+    """
+    lines = text.split("\n")
+    items = _list_items(lines, _NUMBERED_ITEM) or _list_items(lines, _BULLET_ITEM)
+    flat = (excerpt_of(_CONTROL.sub(" ", " ".join(item)), max_chars) for item in items[:max_steps])
+    return [step for step in flat if step]
+
+
+def _list_items(lines: list[str], item: re.Pattern[str]) -> list[list[str]]:
+    items: list[list[str]] = []
+    after_blank = False
+    for line in lines:
+        match = item.match(line)
+        if match:
+            items.append([match.group(1)])
+        elif not line.strip():
+            after_blank = True
+            continue
+        elif items and (line[:1].isspace() or not after_blank):
+            items[-1].append(line.strip())  # an indented continuation, or a lazy one right below
+        elif items:
+            break  # a paragraph after the list: the steps are over
+        after_blank = False
+    return items
+
+
 def excerpt_of(text: str, limit: int) -> str:
     """One line of at most `limit` characters, cut at a word; fence markers read as noise."""
     flat = " ".join(re.sub(r"(```|~~~)[\w-]*", " ", text).split())

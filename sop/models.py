@@ -43,6 +43,8 @@ class SopHit(BaseModel):
     section: str = Field(description="Section path of the excerpt: 'Title > Section'.")
     alarms: list[str] = Field(default_factory=list)
     recovery: dict[str, Any] | None = None
+    steps: list[str] = Field(default_factory=list, description="The numbered steps of the SOP's recovery "
+                             "section, one line each: SOP text for a person, never run.")
 
 
 class FileOutcome(BaseModel):

@@ -135,8 +135,8 @@ def from_rules(subject: Subject, catalog: Catalog) -> Proposal | None:
     return propose(catalog, tool, arguments, "rule", why)
 
 
-MAX_STEPS, MAX_STEP = 8, 300
-_NUMBERED = re.compile(r"(?:^|\s)\d{1,2}[.)]\s+")
+# What a page or a panel can carry: the SOP's steps, each one short line.
+MAX_STEPS, MAX_STEP = 8, 200
 
 
 def steps_proposal(hits: list[dict[str, Any]]) -> Proposal:
@@ -144,20 +144,31 @@ def steps_proposal(hits: list[dict[str, Any]]) -> Proposal:
     top = hits[0] if hits else None
     title = (top or {}).get("title") or "the alarm and its metric"
     steps = recovery_steps(top) if top else []
+    reason = f"steps from SOP '{title}'" if top else "no SOP matched"
+    total = len(top.get("steps") or []) if top else 0
+    if total > MAX_STEPS:
+        reason += f" (the first {MAX_STEPS} of {total}: the SOP has the rest)"
     return Proposal(tool="", arguments={}, risk="LOW", origin="sop", mutating=False,
-                    steps=steps or [f"investigate: {title}"],
-                    reason=f"steps from SOP '{title}'" if top else "no SOP matched")
+                    steps=steps or [f"investigate: {title}"], reason=reason)
 
 
 def recovery_steps(hit: dict[str, Any]) -> list[str]:
-    """The numbered lines of the hit's excerpt when it is the SOP's recovery section (SOP prose: data, never run)."""
-    if "recovery" not in str(hit.get("section") or "").casefold():
-        return []
-    text = " ".join(str(hit.get("excerpt") or "").split())
-    parts = [p.strip() for p in _NUMBERED.split(text) if p.strip()]
-    if _NUMBERED.match(text) is None and len(parts) > 1:
-        parts = parts[1:]  # prose before the first numbered step
-    return [p[:MAX_STEP] for p in parts[:MAX_STEPS]]
+    """The SOP's own numbered recovery steps from the search hit, one short line each.
+
+    SOP text is data: each step is flattened to one line and cut, shown to a person, never run. A hit
+    without steps (an SOP whose recovery is prose) offers its recovery excerpt as the one step.
+    """
+    raw = hit.get("steps")
+    steps = [_one_line(s) for s in raw[:MAX_STEPS] if isinstance(s, str)] if isinstance(raw, list) else []
+    steps = [s for s in steps if s]
+    if not steps and "recovery" in str(hit.get("section") or "").casefold():
+        steps = [s for s in [_one_line(str(hit.get("excerpt") or ""))] if s]
+    return steps
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= MAX_STEP else flat[: MAX_STEP - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _plain(value: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sop.markdown import MAX_CHUNK_CHARS, FrontMatterError, parse_sop, split_front_matter
+from sop.markdown import MAX_CHUNK_CHARS, FrontMatterError, list_steps, parse_sop, split_front_matter
 
 DOC = """---
 title: EC2 CPU saturation
@@ -130,3 +130,17 @@ def test_without_a_catalog_a_recovery_must_still_look_like_a_tool_name():
 
 def test_comma_separated_tags_are_accepted():
     assert parse_sop("---\ntags: ec2, disk\n---\nbody\n", "x").tags == ["ec2", "disk"]
+
+
+def test_list_steps_reads_each_numbered_item_with_its_continuation_as_one_line():
+    text = ("Do these in order.\n\n1. Check the graph\n   over 3 hours.\n2) Run:\n   ```bash\n   aws rds describe-db-instances\n"
+            "   ```\n\n3. Scale up\n   - the writer first\n\nAfter the list, prose that is no step.\n4. Not this one.")
+    assert list_steps(text, 8, 200) == ["Check the graph over 3 hours.", "Run: aws rds describe-db-instances",
+                                        "Scale up - the writer first"]
+    assert list_steps(text, 2, 12) == ["Check the…", "Run: aws…"]
+
+
+def test_list_steps_falls_back_to_bullets_and_is_empty_for_prose():
+    assert list_steps("- Restart the consumer\n- Drain the queue\x07 now\n", 8, 200) == [
+        "Restart the consumer", "Drain the queue now"]
+    assert list_steps("Reboot it and watch the graph.", 8, 200) == []

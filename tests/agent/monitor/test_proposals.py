@@ -6,7 +6,16 @@ import pytest
 
 from agent.catalog import Catalog
 from agent.mcp_client import ConfirmationRequest, ConfirmTarget, open_session
-from agent.monitor.proposals import Subject, auto_policy, build_proposal, exact_confirmer, from_rules
+from agent.monitor.proposals import (
+    MAX_STEP,
+    MAX_STEPS,
+    Subject,
+    auto_policy,
+    build_proposal,
+    exact_confirmer,
+    from_rules,
+    steps_proposal,
+)
 from utils.config import load_settings
 
 IID = "i-0abc1234def567890"
@@ -144,3 +153,34 @@ async def test_the_auto_confirmer_consents_once_to_exactly_its_call():
     confirm = exact_confirmer("reboot_instances", IID)
     assert await confirm(message)
     assert not await confirm(message)  # one call only
+
+
+def test_steps_proposal_is_every_sop_step_as_one_short_line_that_nothing_runs():
+    written = [f"Step {n}: check the thing number {n}." for n in range(1, 6)]
+    written[1] = "Run `aws rds modify-db-instance --apply-immediately`\nthen\twait " + "and watch " * 40
+    proposal = steps_proposal([{"title": "RDS free storage low", "section": "RDS free storage low > Recovery",
+                                "excerpt": "1. Step 1", "steps": written, "recovery": None}])
+    assert (proposal.tool, proposal.arguments, proposal.mutating) == ("", {}, False)
+    assert len(proposal.steps) == 5 and proposal.steps[0] == written[0] and proposal.steps[4] == written[4]
+    long = proposal.steps[1]
+    assert long.startswith("Run `aws rds modify-db-instance --apply-immediately` then wait and watch")
+    assert len(long) <= MAX_STEP and long.endswith("…") and "\n" not in long and "\t" not in long
+    assert proposal.reason == "steps from SOP 'RDS free storage low'"
+    assert proposal.describe().startswith("SOP steps (nothing runs): 1. Step 1: check the thing number 1. 2. Run")
+
+
+def test_a_long_runbook_shows_its_first_steps_and_says_the_sop_has_the_rest():
+    steps = [f"step {n}" for n in range(1, 13)]
+    proposal = steps_proposal([{"title": "Big runbook", "section": "Big runbook > Recovery", "steps": steps}])
+    assert proposal.steps == steps[:MAX_STEPS]
+    assert proposal.reason == f"steps from SOP 'Big runbook' (the first {MAX_STEPS} of 12: the SOP has the rest)"
+
+
+def test_an_sop_whose_recovery_is_prose_offers_its_recovery_excerpt_and_no_sop_says_investigate():
+    prose = {"title": "Queue stuck", "section": "Queue stuck > Recovery", "excerpt": "Restart the consumers.",
+             "steps": []}
+    assert steps_proposal([prose]).steps == ["Restart the consumers."]
+    elsewhere = {**prose, "section": "Queue stuck > Root causes"}  # not recovery: no step invented from it
+    assert steps_proposal([elsewhere]).steps == ["investigate: Queue stuck"]
+    none = steps_proposal([])
+    assert none.steps == ["investigate: the alarm and its metric"] and none.reason == "no SOP matched"
