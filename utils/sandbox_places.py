@@ -25,12 +25,13 @@ from utils.sandbox_seed import (
     SeedInstance,
     history_times,
     sandbox_session,
+    seed_clients,
     seed_instance_alarms,
     seed_instances,
     seed_metrics,
     tick,
 )
-from utils.sandbox_services import ServiceAlarm, seed_service_history, tick_services
+from utils.sandbox_services import ServiceAlarm, first_region_alarms, seed_service_history, tick_services
 
 DEFAULT_REGION = "us-east-1"
 SECOND_REGION = "eu-west-1"
@@ -113,6 +114,7 @@ def seed_sandbox(url: str, region: str = DEFAULT_REGION, on_fleet: Callable[[], 
 
     ids[("default", region)] = seed_estate(url, region, on_fleet=fleet)
     now = time.time()
+    seed_service_history(seed_clients(url, region)["cloudwatch"], first_region_alarms(), now)
     for place in places:
         seed_place(place, ids[(place.account, place.region)], now)
     return ids
@@ -227,11 +229,13 @@ SERVICES: dict[str, Callable[[SeedPlace, dict[str, str]], list[ServiceAlarm]]] =
 
 
 def tick_places(url: str | None, region: str, since: float, now: float | None = None) -> None:
-    """Extend the history of every other place, as `tick` does for the first region's instances."""
+    """Extend the history of the first region's service alarms and of every other place, as `tick` does
+    for the first region's instances."""
     now = time.time() if now is None else now
     times = [at for at in history_times(now, hours=1) if at > since]
     if not times:
         return
+    tick_services(seed_clients(url, region)["cloudwatch"], times)
     for place in other_places(region):
         place.connect(url)
         tick({"ec2": place.client("ec2"), "cloudwatch": place.client("cloudwatch")}, since, now)
@@ -246,8 +250,6 @@ def find_alarm(url: str | None, alarm: str, region: str = DEFAULT_REGION,
     elsewhere the name must be in one place only, or `place` (account, region) says which.
     `url=None` is this process's AWS settings (AWS_ENDPOINT_URL), for a sandbox another process runs.
     """
-    from utils.sandbox_seed import seed_clients
-
     def candidates():
         yield ("default", region), seed_clients(url, region)["cloudwatch"]
         for other in other_places(region):

@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from utils.sandbox_seed import STEP, history_times, put_points
+from utils.sandbox_seed import SERVICE_ALARMS, STEP, history_times, put_points
 
 # metric -> (unit, normal level, normal spread, alarming level). A count stays a whole number.
 PROFILES: dict[str, tuple[str, float, float, float]] = {
@@ -55,6 +55,12 @@ class ServiceAlarm:
             sign = "<" if self.below else ">="
             cloudwatch.set_alarm_state(AlarmName=self.name, StateValue="ALARM",
                                        StateReason=f"Threshold crossed: {self.metric} {sign} {self.threshold:g}")
+
+
+def first_region_alarms() -> list[ServiceAlarm]:
+    """The first region's alarms on other services (utils/sandbox_seed.py creates them), for their history."""
+    return [ServiceAlarm(name, namespace, metric, {dim: value}, threshold, stat, description)
+            for name, (namespace, metric, dim, value, threshold, stat, description) in SERVICE_ALARMS.items()]
 
 
 def _dimensions(dims: dict[str, str]) -> list[dict[str, str]]:

@@ -140,9 +140,10 @@ def _recent_points(cloudwatch, alarm: dict, minutes: int) -> list[float]:
     return [p[alarm["Statistic"]] for p in answer["Datapoints"]]
 
 
-def test_every_alarm_in_the_other_places_has_a_history_that_agrees_with_its_state(sandbox):
+def test_every_alarm_in_every_place_has_a_history_that_agrees_with_its_state(sandbox):
     checked = {}
-    for place, cloudwatch in (("eu-west-1", sandbox.client("cloudwatch", "eu-west-1")),
+    for place, cloudwatch in (("us-east-1", sandbox.client("cloudwatch")),
+                              ("eu-west-1", sandbox.client("cloudwatch", "eu-west-1")),
                               ("prod", sandbox.prod("cloudwatch"))):
         for alarm in cloudwatch.describe_alarms()["MetricAlarms"]:
             firing = alarm["StateValue"] == "ALARM"
@@ -150,10 +151,12 @@ def test_every_alarm_in_the_other_places_has_a_history_that_agrees_with_its_stat
             points = _recent_points(cloudwatch, alarm, 30 if firing else 240)
             checked[(place, alarm["AlarmName"])] = (firing, len(points) >= 6 and all(_breaches(alarm, v) == firing
                                                                                      for v in points))
-    assert {key for key, (firing, _) in checked.items() if firing} == {("eu-west-1", "orders-db-eu-cpu-high"),
-                                                                       ("prod", "payments-webhook-errors")}
+    assert {key for key, (firing, _) in checked.items() if firing} == {
+        ("us-east-1", "web-server-cpu-high"), ("us-east-1", "worker-1-status-check-failed"),
+        ("eu-west-1", "orders-db-eu-cpu-high"), ("prod", "payments-webhook-errors")}
     assert [name for name, (_, agrees) in checked.items() if not agrees] == []
-    assert len(checked) == 18  # 5 + 4 on services, and cpu, status and disk on each of the 3 instances
+    # 4 + 5 + 4 on services; cpu, status and disk on each of the 10 + 1 + 2 instances
+    assert len(checked) == 13 + 3 * 13
 
 
 def _estate(url: str) -> Estate:
