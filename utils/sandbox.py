@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from utils.config import Settings
 
 __all__ = ["COST_BY_SERVICE", "ESTATE", "LOG_LINES", "Sandbox", "SeedInstance", "alarm_names", "clear_alarm",
-           "clear_alarm_named", "seed_costs", "seed_estate", "simulate_alarm", "start_private_sandbox"]
+           "clear_alarm_named", "seed_costs", "seed_estate", "simulate_alarm", "simulate_alarm_named",
+           "start_private_sandbox"]
 
 SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
 DEFAULT_REGION = "us-east-1"
@@ -86,9 +87,10 @@ class Sandbox:
         from moto.server import ThreadedMotoServer
 
         from utils.sandbox_costs import install_cost_explorer
+        from utils.sandbox_moto import prepare_moto_host
 
         install_cost_explorer()  # this process hosts moto: Cost Explorer answers the asked period
-        _import_moto_ec2()
+        prepare_moto_host()
         # moto's request log would garble the terminal.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
@@ -99,6 +101,9 @@ class Sandbox:
         return self.url
 
     def seed(self, on_fleet: Callable[[], None] | None = None) -> None:
+        """Every place's estate (utils/sandbox_places.py): the first region's, a second region's, prod's."""
+        from utils.sandbox_places import seed_sandbox
+
         started = time.perf_counter()
 
         def fleet() -> None:
@@ -107,7 +112,7 @@ class Sandbox:
                 on_fleet()
 
         try:
-            seed_estate(self.url, self.region, on_fleet=fleet)
+            seed_sandbox(self.url, self.region, on_fleet=fleet)
         except BaseException as exc:
             self.error = exc
             raise
@@ -119,6 +124,7 @@ class Sandbox:
     def keep_history_current(self, stopping: threading.Event, every: float = 30.0) -> None:
         """On a thread in the process that hosts moto: new 5-minute points as time passes, so a
         sandbox that lives for hours still answers "the last 30 minutes"."""
+        from utils.sandbox_places import tick_places
         from utils.sandbox_seed import seed_clients, tick
 
         def run() -> None:
@@ -126,6 +132,7 @@ class Sandbox:
             last = now - now % 300  # the seeded history's last point
             while not stopping.wait(every):
                 try:
+                    tick_places(self.url, self.region, last)
                     last = tick(seed_clients(self.url, self.region), last)
                 except Exception:  # noqa: BLE001 - a missed tick is filled by the next one
                     logging.getLogger(__name__).debug("sandbox history tick failed", exc_info=True)
@@ -189,27 +196,6 @@ class Sandbox:
                 child.wait(timeout=5)
             except Exception:  # noqa: BLE001 - it must go either way
                 child.kill()
-
-
-def _import_moto_ec2() -> None:
-    """Import moto's EC2 backend now, with one boto3 Session for its import-time region lists.
-
-    Its module body builds three `boto3.Session()`s only to list regions, each loading the endpoint
-    data again: ~0.5 s of a fresh process's ~1.4 s import. One shared session lists the same regions.
-    """
-    import sys
-
-    if "moto.ec2.models" in sys.modules:
-        return
-    import boto3
-
-    shared = boto3.Session()
-    original = boto3.Session
-    boto3.Session = lambda *args, **kwargs: shared if not (args or kwargs) else original(*args, **kwargs)
-    try:
-        import moto.ec2.models  # noqa: F401
-    finally:
-        boto3.Session = original
 
 
 def isolate_process_for_sandbox(url: str, region: str = DEFAULT_REGION) -> None:
@@ -281,55 +267,59 @@ def _spawn_or_attach(settings: Settings) -> Sandbox:
     return sandbox
 
 
-def _alarm_client(url: str | None, region: str):
-    import boto3
-
-    if url is None:  # the process's own AWS settings (AWS_ENDPOINT_URL included)
-        return boto3.client("cloudwatch", region_name=region)
-    from utils.sandbox_seed import seed_clients
-
-    return seed_clients(url, region)["cloudwatch"]
-
-
-def simulate_alarm(url: str | None, kind: str, name: str, region: str = DEFAULT_REGION) -> str:
+def simulate_alarm(url: str | None, kind: str, name: str, region: str = DEFAULT_REGION,
+                   place: tuple[str, str] | None = None) -> str:
     """Put the seeded alarm of `kind` (cpu, status, disk) on instance `name` in ALARM, and its metric's
     recent points above the threshold with it (a status check: what get_instance_status reports too,
     through the alarm); returns the alarm's name.
 
-    `url=None` uses this process's AWS settings, for a sandbox another process started.
+    `url=None` uses this process's AWS settings, for a sandbox another process started. `region` is the
+    sandbox's first region; `place` (account, region) picks an instance whose name is in several places.
     """
-    return _set_alarm(url, kind, name, "ALARM", region)
+    return _set_alarm(url, kind, name, "ALARM", region, place)
 
 
-def clear_alarm(url: str | None, kind: str, name: str, region: str = DEFAULT_REGION) -> str:
+def clear_alarm(url: str | None, kind: str, name: str, region: str = DEFAULT_REGION,
+                place: tuple[str, str] | None = None) -> str:
     """Back to OK, the metric's recent points back to normal."""
-    return _set_alarm(url, kind, name, "OK", region)
+    return _set_alarm(url, kind, name, "OK", region, place)
 
 
-def _set_alarm(url: str | None, kind: str, name: str, state: str, region: str) -> str:
+def _set_alarm(url: str | None, kind: str, name: str, state: str, region: str,
+               place: tuple[str, str] | None) -> str:
     names = alarm_names(name)
     if kind not in names:
         raise ValueError(f"unknown alarm kind '{kind}'; use one of {', '.join(names)}")
     why = "Simulated: threshold crossed" if state == "ALARM" else "Simulated: back to normal"
-    _move(url, names[kind], state, why, region)
+    _move(url, names[kind], state, why, region, place)
     return names[kind]
 
 
-def clear_alarm_named(url: str | None, alarm: str, region: str = DEFAULT_REGION) -> None:
+def simulate_alarm_named(url: str | None, alarm: str, region: str = DEFAULT_REGION,
+                         place: tuple[str, str] | None = None) -> None:
+    """Put any seeded alarm in ALARM by name, in whichever place has it (`simulate alarm orders-db-eu-cpu-high`)."""
+    _move(url, alarm, "ALARM", "Simulated: threshold crossed", region, place)
+
+
+def clear_alarm_named(url: str | None, alarm: str, region: str = DEFAULT_REGION,
+                      place: tuple[str, str] | None = None) -> None:
     """Return one alarm to OK by name: the sandbox's stand-in for a fix that worked."""
-    _move(url, alarm, "OK", "Recovered after the approved action", region)
+    _move(url, alarm, "OK", "Recovered after the approved action", region, place)
 
 
-def _move(url: str | None, alarm: str, state: str, why: str, region: str) -> None:
+def _move(url: str | None, alarm: str, state: str, why: str, region: str,
+          place: tuple[str, str] | None = None) -> None:
     """Move the alarm's metric first (so the alarm never contradicts it), then the alarm."""
-    cloudwatch = _alarm_client(url, region)
-    found = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
-    if not found:
-        raise ValueError(f"no alarm named {alarm!r} in the sandbox")
-    raw = found[0]
-    kind = next((k for k, spec in ALARM_SPECS.items() if spec[1] == raw.get("MetricName")), None)
+    from utils.sandbox_places import find_alarm
+    from utils.sandbox_services import move_service_metric
+
+    cloudwatch, raw = find_alarm(url, alarm, region, place)
+    kind = next((k for k, spec in ALARM_SPECS.items() if spec[1] == raw.get("MetricName")
+                 and spec[0] == raw.get("Namespace")), None)
     instance_id = next((d["Value"] for d in raw.get("Dimensions") or [] if d["Name"] == "InstanceId"), None)
     if kind is not None and instance_id is not None:
         name = alarm.removesuffix(alarm_names("")[kind])
         move_metric(cloudwatch, instance_id, name, kind, alarming=state == "ALARM")
+    else:
+        move_service_metric(cloudwatch, raw, alarming=state == "ALARM", now=time.time())
     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=why)

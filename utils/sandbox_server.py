@@ -122,11 +122,11 @@ def stop(info: ServerInfo) -> bool:
 
 def reset(home: Path, info: ServerInfo) -> ServerInfo:
     """Empty the running emulator (moto's /moto-api/reset), seed it again, start a new generation."""
-    from utils.sandbox_seed import seed_estate
+    from utils.sandbox_places import seed_sandbox
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
     opener.open(urllib.request.Request(f"{info.url}/moto-api/reset", method="POST"), timeout=30).read()
-    seed_estate(info.url, info.region)
+    seed_sandbox(info.url, info.region)
     fresh = ServerInfo(url=info.url, pid=info.pid, generation=new_generation(home), started=info.started,
                        region=info.region)
     write_server(home, fresh)
