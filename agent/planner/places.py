@@ -42,6 +42,7 @@ _ALL_ACCOUNTS = re.compile(rf"{_LEAD}(?:(?:all|every|each|any)(?: of)?(?: the)?(
 _ACCOUNT_BEFORE = re.compile(rf"{_LEAD}([\w.-]+|[\uac00-\ud7a3]+?)\s+(?:aws\s+)?(?:account|acct)s?\b"
                              rf"|(?<![\uac00-\ud7a3])([\w.-]+|[\uac00-\ud7a3]+?) ?계정{_KO_TAIL}")
 _ACCOUNT_AFTER = re.compile(rf"{_LEAD}(?:account|acct|계정)\s+([\w.-]+){_KO_TAIL}")
+_ACCOUNT_ID = re.compile(r"\d{12}")
 _ACCOUNT_SLASH_REGION = re.compile(rf"{_LEAD}([\w.-]+)/({regions.CODE_BODY})(?![\w-])")
 
 
@@ -103,10 +104,11 @@ def _claim_all(found: Places, taken: list[bool], norm: str) -> None:
 
 def _claim_accounts(found: Places, taken: list[bool], norm: str, context: PlanningContext,
                     index: InventoryIndex) -> None:
-    for m in _ACCOUNT_AFTER.finditer(norm):  # "account prod": only a name the configuration has
-        known = _configured(m.group(1), context)
-        if known and _free(taken, m):
-            found.accounts.append(known)
+    for m in _ACCOUNT_AFTER.finditer(norm):  # "account prod": a name the configuration has, or an id
+        word = m.group(1)
+        known = _configured(word, context)
+        if _free(taken, m) and (known or _ACCOUNT_ID.fullmatch(word)):
+            _account(found, word, context)
             _take(found, taken, m.start(), m.end())
     for m in _ACCOUNT_BEFORE.finditer(norm):
         word = next(g for g in m.groups() if g)
@@ -135,12 +137,15 @@ def _account(found: Places, word: str, context: PlanningContext) -> bool:
         found.problem = f"No account named '{word}' is configured; the accounts are {', '.join(configured)}."
         found.candidates = configured
         return False
-    found.accounts.append(known or word)
+    found.accounts.append(known or word)  # unconfigured: the server, which knows the accounts, checks it
     return True
 
 
 def _configured(word: str, context: PlanningContext) -> str | None:
-    """The configured account `word` names: by name, or by what it is for ("production" -> "prod")."""
+    """The configured account `word` names: by name, or by what it is for ("production" -> "prod").
+    Without a configuration, only a word for an environment ("prod", "운영" -> "prod") is taken."""
+    if not context.accounts:
+        return (word if word.isascii() else _ENV_OF[word]) if word in _ENV_OF else None
     exact = next((a for a in context.accounts if a.lower() == word), None)
     if exact is not None:
         return exact
@@ -225,6 +230,6 @@ def in_place(outcome: PlannedCall | Clarification, places: Places) -> PlannedCal
             return outcome  # cost, SOPs and log-group listings have no place to narrow
         return outcome.model_copy(update={"arguments": {**outcome.arguments, **places.arguments()}})
     where = places.where()
-    if where and outcome.needs is None:
+    if where and outcome.needs is None and "instance" in outcome.message:  # a question about targets
         return outcome.model_copy(update={"message": f"{outcome.message} (looked in {where} only)"})
     return outcome
