@@ -87,3 +87,12 @@ def _squash(name: str) -> str:
 
 
 _BY_SQUASHED = {_squash(n): code for n, code in {**_ENGLISH, **_KOREAN}.items()}
+
+
+def region_code(text: str) -> str | None:
+    """The region code one value stands for, whether written as a code, in words or as a city."""
+    value = " ".join(text.casefold().split())
+    if CODE.fullmatch(value):
+        return value
+    spoken = SPOKEN_CODE.fullmatch(value)
+    return spoken_code(*spoken.groups()) if spoken else code_of_name(value)
