@@ -76,7 +76,8 @@ def instance_detail(data: dict) -> RenderableType:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    fields = ["instance_id", "name", "state", "instance_type", "env", "role", "availability_zone", "private_ip",
+    fields = ["instance_id", "name", "state", "account", "region", "instance_type", "env", "role",
+              "availability_zone", "private_ip",
               "public_ip", "image_id", "vpc_id", "subnet_id", "key_name", "platform", "launch_time", "state_reason"]
     for key in fields:
         value = data.get(key)
@@ -215,10 +216,12 @@ def action_view(data: dict) -> RenderableType:
     if status not in {"ok", "dry_run"} or not data.get("targets"):
         return head  # nothing changed: one line with every reason, not a table of unchanged rows
     table = Table(show_header=True, header_style="bold", show_edge=False)
-    for column in ("Name", "ID", "Before", "After"):
+    targets = data.get("targets", [])
+    where = place_columns(targets)
+    for column in ("Name", "ID", *where.headers, "Before", "After"):
         table.add_column(column)
-    for t in data.get("targets", []):
-        table.add_row(t.get("name") or "-", t["instance_id"], styled(t.get("previous_state")),
+    for t in targets:
+        table.add_row(t.get("name") or "-", t["instance_id"], *where.cells(t), styled(t.get("previous_state")),
                       styled(t.get("current_state")))
     return Group(head, table)
 
@@ -297,10 +300,14 @@ def confirmation_panel(request: Any) -> RenderableType:
         return Panel(Text((body or request.message).rstrip()), title="confirmation required",
                      border_style=style, expand=False)
     table = Table(show_header=True, header_style="bold", show_edge=False, box=None, padding=(0, 2))
-    for column in ("Name", "ID", "State", "Env"):
-        table.add_column(column, no_wrap=column == "ID")
+    # Where each target lives, whenever the server says: the same Name elsewhere is another machine.
+    placed = any(getattr(t, "region", None) or getattr(t, "account", None) for t in request.targets)
+    for column in ("Name", "ID", "State", "Env", *(("Account", "Region") if placed else ())):
+        table.add_column(column, no_wrap=column in {"ID", "Region"})
     for target in request.targets:
-        table.add_row(target.name or "(no name)", target.instance_id, styled(target.state), target.env or "-")
+        where = [getattr(target, "account", None) or "-", getattr(target, "region", None) or "-"] if placed else []
+        table.add_row(target.name or "(no name)", target.instance_id, styled(target.state), target.env or "-",
+                      *where)
     lines: list[RenderableType] = [
         Text(f"{request.action.upper()} {len(request.targets)} instance(s)", style="bold"), table]
     if request.production:

@@ -138,3 +138,38 @@ def test_a_scheduled_event_brings_its_column_back():
         assert_fits(text, width)  # below 130 columns the event folds, but within the table
         assert "Events" in headers(text) or width < 100
         assert "system-" in text or width < 100
+
+
+def _printed(renderable, width: int = 100) -> str:
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_every_confirmation_shows_account_and_region_per_target():
+    from agent.outcomes import ConfirmationRequest
+    from agent.terminal.render import confirmation_panel
+
+    facts = {"action": "stop", "tool": "stop_instances", "risk": "medium", "consequence": "It stops.",
+             "production": True, "targets": [
+                 {"instance_id": "i-0f9e8d7c6b5a40312", "name": "web-1", "state": "running", "env": "prod",
+                  "account": "prod", "region": "eu-west-1"}]}
+    request = ConfirmationRequest(message="Stop web-1? Proceed? [y/N]", **facts)
+    text = _printed(confirmation_panel(request), 80)
+    assert re.search(r"Name +ID +State +Env +Account +Region", text)
+    assert re.search(r"web-1 +i-0f9e8d7c6b5a40312 +running +prod +prod +eu-west-1", text)
+    facts["targets"][0] = {k: v for k, v in facts["targets"][0].items() if k not in ("account", "region")}
+    older = _printed(confirmation_panel(ConfirmationRequest(message="", **facts)), 80)
+    assert "Region" not in older and "web-1" in older  # a server that says no place: as before
+
+
+def test_describe_and_action_results_say_where():
+    detail = _printed(render_result("describe_instance", {**instance_list()["instances"][2]}))
+    assert re.search(r"account +prod", detail) and re.search(r"region +eu-west-1", detail)
+    targets = [{"instance_id": r["instance_id"], "name": r["name"], "previous_state": "running",
+                "current_state": "stopping", "region": r["region"], "account": r["account"]}
+               for r in instance_list()["instances"][:2]]
+    action = _printed(render_result("stop_instances", {"action": "stop", "status": "ok", "message": "stopping",
+                                                        "targets": targets}))
+    assert re.search(r"web-1 │ i-0a1b2c3d4e5f60718 │ us-east-1 +│ running │ stopping", action)
+    assert re.search(r"web-1 │ i-0f9e8d7c6b5a40312 │ eu-west-1 ", action)
