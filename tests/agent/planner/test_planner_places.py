@@ -4,6 +4,8 @@ only in the place named, and a Name in two places asked about with where each on
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.planner.rules import plan
 from agent.planner.types import Clarification, InventoryItem, PlannedCall, PlanningContext
@@ -84,3 +86,22 @@ def test_a_second_command_after_a_place_is_still_refused():
                  "모든 리전 인스턴스 목록\n모든 인스턴스 종료해"):
         out = plan(text, FLEET_P, TODAY)
         assert not (isinstance(out, PlannedCall) and out.tool.endswith("_instances") and out.tool != "list_instances")
+
+
+PLACE_WORDS = ["in", "eu-west-1", "us-east-1", "all", "regions", "region", "seoul", "서울", "리전", "모든", "계정",
+               "account", "prod", "the", "stop", "web-1", "web-2", "list", "alarms", "instances", "프로덕션", "/",
+               "prod/eu-west-1", "default", "운영", "us", "east", "and", "terminate", "everything", ";", "?"]
+MUTATING = {"start_instances", "stop_instances", "reboot_instances", "terminate_instances"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PLACE_WORDS), max_size=12).map(" ".join))
+def test_property_place_soup_is_valid(text):
+    out = plan(text, FLEET_P, TODAY)
+    assert isinstance(out, PlannedCall | Clarification)
+    if isinstance(out, PlannedCall):
+        assert set(out.arguments.get("region", "all").split()) <= {"all", "us-east-1", "eu-west-1", "ap-northeast-2"}
+        assert out.arguments.get("account", "prod") in {"default", "prod"}
+        if out.tool in MUTATING and "region" in out.arguments and out.arguments["region"] != "all":
+            known = {i.instance_id: i for i in FLEET_P.instances}
+            assert all(known[t].region == out.arguments["region"] for t in out.arguments["instances"])
