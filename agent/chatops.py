@@ -139,7 +139,9 @@ class ChatOps:
     def _just_read(self, tool: str, arguments: dict[str, Any]) -> ToolOutcome | None:
         """The listing this request's planning read, when the plan is that very call (one fleet read, not two)."""
         listed = self._context_listing
-        return listed if listed is not None and (listed.tool, listed.arguments) == (tool, arguments) else None
+        # "all" regions is what a read without `region` covers anyway (DESIGN.md, "The estate").
+        same = {k: v for k, v in arguments.items() if (k, v) != ("region", "all")} == listed.arguments if listed else False
+        return listed if listed is not None and listed.tool == tool and same else None
 
     async def plan(self, text: str, steps: list[tuple[PlannedCall, str]] | None = None) -> Plan:
         text = text or ""

@@ -45,3 +45,26 @@ async def test_a_model_action_in_another_region_than_asked_is_not_taken(estate):
         plan = await ChatOps(session, ScriptedModel(elsewhere)).plan("stop web-server in eu-west-1")
     assert plan.planner == "rules" and "does not ask for" in plan.note
     assert plan.call.arguments == {"instances": [estate["web-server"]], "region": "eu-west-1"}
+
+
+class CountingSession:
+    """The real session, counting the calls that reach it."""
+
+    def __init__(self, session):
+        self._session, self.calls = session, []
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+    async def call(self, tool, arguments, confirmer=None):
+        self.calls.append((tool, dict(arguments)))
+        return await self._session.call(tool, arguments, confirmer=confirmer)
+
+
+async def test_all_regions_is_answered_from_the_planning_read(estate):
+    async with open_session(load_settings()) as session:
+        counted = CountingSession(session)
+        reply = await ChatOps(counted, regions=["us-east-1", "eu-west-1"]).run("list instances in all regions")
+    assert reply.status == "ok" and reply.plan.call.arguments == {"region": "all"}
+    assert counted.calls == [("list_instances", {})]  # one read of the fleet, not two
+    assert {i["name"] for i in reply.outcome.data["instances"]} >= {"web-server", "api-1"}
