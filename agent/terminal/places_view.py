@@ -27,8 +27,12 @@ class PlaceColumns:
         return (["Account"] if self.account else []) + (["Region"] if self.region else [])
 
     def cells(self, row: dict) -> list[str]:
-        return ([escape(row.get("account") or "-")] if self.account else []) + (
-            [row.get("region") or "-"] if self.region else [])
+        """Table cells (rich markup, so the values are escaped: they come from the server)."""
+        return [escape(value) for value in self._values(row)]
+
+    def _values(self, row: dict) -> list[str]:
+        return ([str(row.get("account") or "-")] if self.account else []) + (
+            [str(row.get("region") or "-")] if self.region else [])
 
     @property
     def shown(self) -> bool:
@@ -36,13 +40,14 @@ class PlaceColumns:
 
     def joined(self, row: dict) -> str:
         """Account and region in one cell ("prod/eu-west-1"), the form skips and incident keys use."""
-        return "/".join(self.cells(row))
+        return "/".join(self._values(row))
 
     def under(self, cell: str | Text, row: dict) -> str | Text:
         """`cell` with the row's place as a dim second line: a narrow table's way to say where."""
         if not self.shown:
             return cell
-        return Text.assemble(cell if isinstance(cell, Text) else Text(cell), "\n", (self.joined(row), "dim"))
+        head = cell if isinstance(cell, Text) else Text.from_markup(cell)  # the cell as it would have shown
+        return Text.assemble(head, "\n", (self.joined(row), "dim"))
 
     def width(self, rows: list[dict], joined: bool = False) -> int:
         """The columns' share of a line, separators included, for tables that budget their last column."""
