@@ -73,8 +73,10 @@ def _alternation(names: list[str]) -> str:
 _ENGLISH = {name: code for code, (english, _) in REGION_NAMES.items() for name in english}
 _KOREAN = {name: code for code, (_, korean) in REGION_NAMES.items() for name in korean}
 ENGLISH_NAME = re.compile(rf"(?<![\w-])(?:{_alternation(list(_ENGLISH))})(?![\w-])")
-# Korean names start a Hangul word; particles may follow ("서울에서", "아일랜드의").
-KOREAN_NAME = re.compile(rf"(?<![\uac00-\ud7a3])(?:{_alternation(list(_KOREAN))})")
+# Korean names start a Hangul word and end it, or a particle or "리전" follows ("서울에서", "아일랜드의",
+# "도쿄리전"), so "한국어" is no region and "인도네시아" is not India.
+KOREAN_NAME = re.compile(rf"(?<![\uac00-\ud7a3])(?:{_alternation(list(_KOREAN))})"
+                         r"(?=[^\uac00-\ud7a3]|$| ?리전| ?지역|에서|에|의|쪽|은|는|이|가|을|를|과|와|도)")
 
 
 def code_of_name(name: str) -> str | None:

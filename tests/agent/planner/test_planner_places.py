@@ -105,3 +105,9 @@ def test_property_place_soup_is_valid(text):
         if out.tool in MUTATING and "region" in out.arguments and out.arguments["region"] != "all":
             known = {i.instance_id: i for i in FLEET_P.instances}
             assert all(known[t].region == out.arguments["region"] for t in out.arguments["instances"])
+
+
+@pytest.mark.parametrize("text", ["한국어로 인스턴스 목록 보여줘", "show us the alarms", "인도네시아 리전 알람"])
+def test_words_that_only_start_like_a_region_are_not_one(text):
+    out = plan(text, FLEET_P, TODAY)
+    assert out.arguments.get("region") in (None, "ap-southeast-3")  # Indonesia is its own region, not India
