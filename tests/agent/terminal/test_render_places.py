@@ -12,29 +12,14 @@ from rich.console import Console
 
 from agent.terminal.render import render_result
 from tests.agent.terminal.estate_rows import SKIPPED, alarm_list, instance_list, status_list
+from tests.agent.terminal.screen import assert_fits, headers, printed
 
 WIDTHS = [80, 100, 130]
 ID = re.compile(r"i-[0-9a-f]{17}")
-BOX_START, BOX_END = "┏┃┡│└", "┓┃┩│┘"
 
 
 def shown(tool: str, data: dict, width: int) -> str:
-    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
-    console.print(render_result(tool, data))
-    return console.export_text()
-
-
-def assert_fits(text: str, width: int) -> None:
-    """Every table line ends in its own border: the console crops a line that runs past the edge,
-    so a length check alone would pass a table cut in half."""
-    for line in text.splitlines():
-        assert len(line) <= width
-        if line[:1] in BOX_START:
-            assert line.rstrip()[-1] in BOX_END, line
-
-
-def headers(text: str) -> set[str]:
-    return {cell.strip() for line in text.splitlines() if line.startswith("┃") for cell in line.split("┃")} - {""}
+    return printed(render_result(tool, data), width)
 
 
 def one_place(rows: list[dict]) -> list[dict]:
@@ -140,12 +125,6 @@ def test_a_scheduled_event_brings_its_column_back():
         assert "system-" in text or width < 100
 
 
-def _printed(renderable, width: int = 100) -> str:
-    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
-    console.print(renderable)
-    return console.export_text()
-
-
 def test_every_confirmation_shows_account_and_region_per_target():
     from agent.outcomes import ConfirmationRequest
     from agent.terminal.render import confirmation_panel
@@ -155,21 +134,21 @@ def test_every_confirmation_shows_account_and_region_per_target():
                  {"instance_id": "i-0f9e8d7c6b5a40312", "name": "web-1", "state": "running", "env": "prod",
                   "account": "prod", "region": "eu-west-1"}]}
     request = ConfirmationRequest(message="Stop web-1? Proceed? [y/N]", **facts)
-    text = _printed(confirmation_panel(request), 80)
+    text = printed(confirmation_panel(request), 80)
     assert re.search(r"Name +ID +State +Env +Account +Region", text)
     assert re.search(r"web-1 +i-0f9e8d7c6b5a40312 +running +prod +prod +eu-west-1", text)
     facts["targets"][0] = {k: v for k, v in facts["targets"][0].items() if k not in ("account", "region")}
-    older = _printed(confirmation_panel(ConfirmationRequest(message="", **facts)), 80)
+    older = printed(confirmation_panel(ConfirmationRequest(message="", **facts)), 80)
     assert "Region" not in older and "web-1" in older  # a server that says no place: as before
 
 
 def test_describe_and_action_results_say_where():
-    detail = _printed(render_result("describe_instance", {**instance_list()["instances"][2]}))
+    detail = printed(render_result("describe_instance", {**instance_list()["instances"][2]}), 100)
     assert re.search(r"account +prod", detail) and re.search(r"region +eu-west-1", detail)
     targets = [{"instance_id": r["instance_id"], "name": r["name"], "previous_state": "running",
                 "current_state": "stopping", "region": r["region"], "account": r["account"]}
                for r in instance_list()["instances"][:2]]
-    action = _printed(render_result("stop_instances", {"action": "stop", "status": "ok", "message": "stopping",
-                                                        "targets": targets}))
+    action = printed(render_result("stop_instances", {"action": "stop", "status": "ok", "message": "stopping",
+                                                      "targets": targets}), 100)
     assert re.search(r"web-1 │ i-0a1b2c3d4e5f60718 │ us-east-1 +│ running │ stopping", action)
     assert re.search(r"web-1 │ i-0f9e8d7c6b5a40312 │ eu-west-1 ", action)
