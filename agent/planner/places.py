@@ -43,7 +43,10 @@ _ACCOUNT_BEFORE = re.compile(rf"{_LEAD}([\w.-]+|[\uac00-\ud7a3]+?)\s+(?:aws\s+)?
                              rf"|(?<![\uac00-\ud7a3])([\w.-]+|[\uac00-\ud7a3]+?) ?계정{_KO_TAIL}")
 _ACCOUNT_AFTER = re.compile(rf"{_LEAD}(?:account|acct|계정)\s+([\w.-]+){_KO_TAIL}")
 _ACCOUNT_ID = re.compile(r"\d{12}")
-_ACCOUNT_SLASH_REGION = re.compile(rf"{_LEAD}([\w.-]+)/({regions.CODE_BODY})(?![\w-])")
+_ACCOUNT_SLASH_REGION = re.compile(rf"{_LEAD}(?<![\w/.-])([\w.-]+)/({regions.CODE_BODY})(?![\w/-])")
+# Words before "account" that ask something about accounts rather than name one ("list account alarms").
+_NOT_A_NAME = frozenset({"list", "display", "check", "view", "find", "search", "per", "by", "cross", "multi",
+                         "other", "another", "same", "single", "whose", "aws", "region"})
 
 
 @dataclass
@@ -112,8 +115,8 @@ def _claim_accounts(found: Places, taken: list[bool], norm: str, context: Planni
             _take(found, taken, m.start(), m.end())
     for m in _ACCOUNT_BEFORE.finditer(norm):
         word = next(g for g in m.groups() if g)
-        if _free(taken, m) and word not in ("aws", "region") and not regions.CODE.fullmatch(word):
-            if word not in vocab.STOPWORDS:  # "this account", "my account": no narrowing
+        if _free(taken, m) and not regions.CODE.fullmatch(word):
+            if word not in vocab.STOPWORDS and word not in _NOT_A_NAME:  # "my account": no narrowing
                 _account(found, word, context)
             _take(found, taken, m.start(), m.end())
     configured = {a.lower(): a for a in context.accounts}

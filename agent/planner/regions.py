@@ -54,10 +54,11 @@ _DIRECTION = r"(?:northeast|southeast|northwest|southwest|north|south|east|west|
 # A code as AWS writes it ("eu-west-1", "us-gov-west-1"). Unknown codes of this shape are still codes:
 # AWS opens regions faster than this table grows, and the server says when one is not configured.
 CODE_BODY = rf"{_GEO}(?:-gov)?-{_DIRECTION}-\d"
-CODE = re.compile(rf"(?<![\w-]){CODE_BODY}(?![\w-])")
+# Not inside a path: "/app/eu-west-1/web" is a log group, not a place.
+CODE = re.compile(rf"(?<![\w/-]){CODE_BODY}(?![\w/-])")
 # A code said in words ("us east", "eu west 2", "ap-northeast 2"); no number means the first region.
 # Only the prefixes that are not English words, so "show me south ..." is no region.
-SPOKEN_CODE = re.compile(rf"(?<![\w-])(us|eu|ap|sa|ca)[ -]({_DIRECTION})(?:[ -]?(\d))?(?![\w-])")
+SPOKEN_CODE = re.compile(rf"(?<![\w/-])(us|eu|ap|sa|ca)[ -]({_DIRECTION})(?:[ -]?(\d))?(?![\w/-])")
 
 
 def spoken_code(geo: str, direction: str, number: str | None) -> str | None:

@@ -111,3 +111,10 @@ def test_property_place_soup_is_valid(text):
 def test_words_that_only_start_like_a_region_are_not_one(text):
     out = plan(text, FLEET_P, TODAY)
     assert out.arguments.get("region") in (None, "ap-southeast-3")  # Indonesia is its own region, not India
+
+
+def test_a_region_inside_a_log_group_path_is_part_of_the_path():
+    fleet = sandbox_fleet().model_copy(update={"log_groups": ["/app/eu-west-1/web", "/app/us-east-1/web"]})
+    out = plan("errors in /app/eu-west-1/web", fleet, TODAY)
+    assert out.arguments == {"log_group": "/app/eu-west-1/web", "pattern": "ERROR"}
+    assert plan("list account alarms", FLEET_P, TODAY).arguments == {}  # about accounts, naming none
