@@ -118,3 +118,13 @@ def test_a_region_inside_a_log_group_path_is_part_of_the_path():
     out = plan("errors in /app/eu-west-1/web", fleet, TODAY)
     assert out.arguments == {"log_group": "/app/eu-west-1/web", "pattern": "ERROR"}
     assert plan("list account alarms", FLEET_P, TODAY).arguments == {}  # about accounts, naming none
+
+
+def test_each_candidate_for_a_name_in_two_places_can_be_said_back():
+    fleet = places_fleet()
+    fleet.instances.append(fleet.instances[0].model_copy(update={"instance_id": "i-0cccccccccccccccc", "account": "prod"}))
+    asked = plan("reboot web-1", fleet, TODAY)
+    assert isinstance(asked, Clarification)
+    assert asked.candidates == ["web-1 in default/us-east-1", "web-1 in default/eu-west-1", "web-1 in prod/us-east-1"]
+    picked = {plan(f"reboot {c}", fleet, TODAY).arguments["instances"][0] for c in asked.candidates}
+    assert picked == {i.instance_id for i in fleet.instances if i.name == "web-1"}
