@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -67,10 +68,32 @@ class Reply(BaseModel):
         }
 
 
+def configured_places(settings: Any) -> dict[str, list[str]]:
+    """The account names and regions `aiops.toml` configures, as ChatOps takes them (DESIGN.md, "The estate").
+
+    The session's own credentials are the account `default` unless an `[[accounts]]` entry without a
+    profile or role names them. Settings without places (an older config) give empty lists: the
+    planner then passes account words on as said and the server, which knows, checks them.
+    """
+    specs = list(getattr(settings, "accounts", None) or [])
+    names = [str(_spec(s, "name")) for s in specs if _spec(s, "name")]
+    if names and not any(not _spec(s, "profile") and not _spec(s, "role_arn") for s in specs):
+        names.insert(0, "default")
+    regions = [str(r) for r in (getattr(settings, "regions", None) or [])]
+    return {"accounts": list(dict.fromkeys(names)), "regions": list(dict.fromkeys(regions))}
+
+
+def _spec(spec: Any, key: str) -> Any:
+    return spec.get(key) if isinstance(spec, dict) else getattr(spec, key, None)
+
+
 class ChatOps:
-    def __init__(self, session: ToolSession, model_planner: Any | None = None):
+    def __init__(self, session: ToolSession, model_planner: Any | None = None,
+                 accounts: Sequence[str] = (), regions: Sequence[str] = ()):
         self.session = session
         self.model_planner = model_planner  # an OllamaPlanner, or None for the offline planner only
+        # What "the prod account" and "all regions" can mean in a request (configured_places).
+        self.accounts, self.regions = list(accounts), list(regions)
         self._context: PlanningContext | None = None
         self._context_at = 0.0
         self._context_failure: ToolOutcome | None = None  # the context's list_instances, when it failed
@@ -89,7 +112,8 @@ class ChatOps:
         self._context_failure = None if listed.ok else listed
         self._context_listing = listed if listed.ok else None
         instances = [InventoryItem(**i) for i in (listed.data or {}).get("instances", [])] if listed.ok else []
-        return PlanningContext(instances=instances, inventory_error=None if listed.ok else listed.message)
+        return PlanningContext(instances=instances, inventory_error=None if listed.ok else listed.message,
+                               accounts=self.accounts, regions=self.regions)
 
     async def _with_log_groups(self, context: PlanningContext) -> PlanningContext:
         """The context with the log group names, read once per context: only log requests and the model need them."""
@@ -115,7 +139,9 @@ class ChatOps:
     def _just_read(self, tool: str, arguments: dict[str, Any]) -> ToolOutcome | None:
         """The listing this request's planning read, when the plan is that very call (one fleet read, not two)."""
         listed = self._context_listing
-        return listed if listed is not None and (listed.tool, listed.arguments) == (tool, arguments) else None
+        # "all" regions is what a read without `region` covers anyway (DESIGN.md, "The estate").
+        same = {k: v for k, v in arguments.items() if (k, v) != ("region", "all")} == listed.arguments if listed else False
+        return listed if listed is not None and listed.tool == tool and same else None
 
     async def plan(self, text: str, steps: list[tuple[PlannedCall, str]] | None = None) -> Plan:
         text = text or ""
@@ -231,8 +257,10 @@ def _ids(call: PlannedCall, context: PlanningContext, catalog: Catalog) -> set[s
 def _asked_for(call: PlannedCall, offline: PlannedCall | Clarification, context: PlanningContext,
                catalog: Catalog) -> bool:
     # A Clarification means the offline reader saw no clear action and targets: then neither may the model.
+    # The place too: the same Name or id in another account or region is another machine.
     return (isinstance(offline, PlannedCall) and offline.tool == call.tool
-            and _ids(offline, context, catalog) == _ids(call, context, catalog))
+            and _ids(offline, context, catalog) == _ids(call, context, catalog)
+            and all(offline.arguments.get(k) == call.arguments.get(k) for k in ("region", "account")))
 
 
 def _wants_action(text: str, context: PlanningContext, catalog: Catalog) -> bool:

@@ -21,6 +21,9 @@ class ConfirmTarget(BaseModel):
     name: str | None = None
     state: str | None = None
     env: str | None = None
+    # Where it lives (DESIGN.md, "The estate": every confirmation shows account and region per target).
+    account: str | None = None
+    region: str | None = None
 
 
 class ConfirmationRequest(BaseModel):

@@ -32,9 +32,9 @@ async def _oneshot(args, settings: Settings) -> int:
     can_ask = args.command == "ask" and (args.yes or _interactive())
     async with oneshot_runtime(settings, client_name=f"aiops-{args.command}", can_ask=can_ask) as rt:
         # Imported here, not at the top: the planner loads (~0.2 s) while the fleet read is under way.
-        from agent.chatops import ChatOps, Reply, clarification_text
+        from agent.chatops import ChatOps, Reply, clarification_text, configured_places
 
-        chat = ChatOps(rt.session, rt.model_planner)
+        chat = ChatOps(rt.session, rt.model_planner, **configured_places(settings))
         if args.command == "plan":
             plan = await chat.plan(text)
             reply = Reply(plan=plan, status="planned" if plan.call else "error",

@@ -186,18 +186,23 @@ def system_prompt(context: PlanningContext) -> str:
         group_lines += f"\n... and {len(known) - len(groups)} more"
     return Template(template).safe_substitute(
         instance_count=len(context.instances), inventory=inventory_summary(context), log_groups=group_lines,
+        accounts=", ".join(_clean(a) for a in context.accounts) or "(not configured: leave account out)",
+        regions=", ".join(_clean(r) for r in context.regions) or "(the session's region)",
     )
 
 
 def inventory_summary(context: PlanningContext, cap: int = MAX_INVENTORY) -> str:
-    """One line per instance (Name | id | state | env | role), at most `cap`, then "and N more"."""
+    """One line per instance (Name | id | state | env | role, and region | account when the row says), at
+    most `cap`, then "and N more"."""
     lines = []
     for item in context.instances[:cap]:
         tags = {k.lower(): v for k, v in item.tags.items()}
         env = tags.get("env") or tags.get("environment") or "-"
         role = tags.get("role") or tags.get("service") or "-"
+        where = "".join(f" | {key}={_clean(value)}" for key, value in (("region", item.region),
+                                                                        ("account", item.account)) if value)
         lines.append(f"- {_clean(item.name or '(no name)')} | {item.instance_id} | {item.state} | "
-                     f"env={_clean(env)} | role={_clean(role)}")
+                     f"env={_clean(env)} | role={_clean(role)}{where}")
     hidden = len(context.instances) - cap
     if hidden > 0:
         lines.append(f"... and {hidden} more (not listed; use list_instances to find them)")

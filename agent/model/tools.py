@@ -15,6 +15,8 @@ from jsonschema import SchemaError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
+from agent.planner.regions import region_code
+
 DESTRUCTIVE_NOTE = "DESTRUCTIVE: only when the user explicitly asked for exactly this. "
 # Wrappers small models put around the real arguments: {"parameters": {...}}.
 _WRAPPER_KEYS = ("parameters", "arguments", "args", "input")
@@ -109,6 +111,9 @@ def repair_arguments(args: dict[str, Any], schema: dict[str, Any]) -> dict[str, 
         if key not in required and value in (None, "", [], {}):
             continue  # an optional filter written out as empty means no filter: the server default
         fixed[key] = _coerce(value, _non_null(properties.get(key, {}), schema))
+    region = fixed.get("region")
+    if isinstance(region, str) and "region" in properties:  # "Seoul" for ap-northeast-2: one meaning only
+        fixed["region"] = "all" if region.strip().lower() == "all" else region_code(region) or region
     return fixed
 
 

@@ -78,6 +78,7 @@ class InventoryIndex:
     env_tags: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     key_of: list[str] = field(default_factory=list)
     max_parts: int = 1
+    place_of: dict[int, str] = field(default_factory=dict)  # " in eu-west-1" for a Name in several places
     _grams: dict[str, list[int]] | None = None
 
     @property
@@ -89,8 +90,9 @@ class InventoryIndex:
         return self.key_of[i]
 
     def label(self, i: int) -> str:
+        """How a person tells instance i apart: its Name, and where it is when the Name is in two places."""
         item = self.items[i]
-        return item.name or item.instance_id
+        return (item.name or item.instance_id) + self.place_of.get(i, "")
 
     def with_prefix(self, prefix: str, cap: int = 50) -> list[int]:
         start = bisect.bisect_left(self.sorted_keys, (prefix, -1))
@@ -175,7 +177,22 @@ def build_index(context: PlanningContext) -> InventoryIndex:
     for i, item in enumerate(index.items):
         _index_item(index, i, item)
     index.sorted_keys = sorted((k, i) for k, ids in index.by_key.items() for i in ids)
+    for ids in index.by_key.values():
+        if len(ids) > 1:
+            _tell_apart(index, ids)
     return index
+
+
+def _tell_apart(index: InventoryIndex, ids: list[int]) -> None:
+    """Place suffixes for one Name held by several instances: the region, and the account when that differs
+    too, written as a request can say it back ("stop web-1 in eu-west-1", "... in prod/eu-west-1")."""
+    items = [index.items[i] for i in ids]
+    places = {(it.account, it.region) for it in items}
+    if len(places) < 2 or any(it.region is None for it in items):
+        return
+    accounts = len({it.account for it in items}) > 1
+    for i, it in zip(ids, items, strict=True):
+        index.place_of[i] = f" in {it.account}/{it.region}" if accounts and it.account else f" in {it.region}"
 
 
 # Two caches: by object identity (the same context asked again: O(1)), and by content (a
@@ -187,7 +204,8 @@ _CACHE_SIZE = 16
 
 
 def _fingerprint(context: PlanningContext) -> int:
-    return hash(tuple((i.instance_id, i.name, i.state, tuple(i.tags.items())) for i in context.instances))
+    return hash(tuple((i.instance_id, i.name, i.state, tuple(i.tags.items()), i.region, i.account)
+                      for i in context.instances))
 
 
 def index_for(context: PlanningContext) -> InventoryIndex:

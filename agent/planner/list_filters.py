@@ -64,7 +64,7 @@ def _tag_for(index: InventoryIndex, word: str) -> tuple[str, str] | None:
 
 
 def _name_filter(index: InventoryIndex, hit: Hit) -> str:
-    labels = [index.label(i) for i in sorted(hit.members)]
+    labels = [index.items[i].name or index.items[i].instance_id for i in sorted(hit.members)]
     if hit.kind in ("name", "id") and len(labels) == 1:
         return labels[0]
     literal = hit.word.split("*")[0].split("?")[0] if hit.kind == "glob" else hit.word

@@ -61,6 +61,8 @@ def _no_topic(req: Request) -> PlannedCall | Clarification:
         return _describe(req)  # a bare name: show what it is
     if req.analysis.state_words or res.members:
         return _list(req)  # "the stopped staging servers": a filter with no verb reads as a listing
+    if req.places.named:
+        return _list(req)  # "eu-west-1", "서울 리전": a place alone reads as what is there
     if req.analysis.has("dryrun"):
         return Clarification(message="A dry run of what? Say the action, e.g. 'dry run stop <name>'.")
     # What it can do, not a list of instances the request never mentioned.

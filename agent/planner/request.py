@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from agent.planner.intents import Analysis
 from agent.planner.inventory_index import InventoryIndex
+from agent.planner.places import Places
 from agent.planner.targets import Found
 from agent.planner.types import PlanningContext
 
@@ -20,4 +21,5 @@ class Request:
     analysis: Analysis
     found: Found
     today: date
+    places: Places = field(default_factory=Places)
 

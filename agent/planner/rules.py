@@ -17,6 +17,7 @@ from datetime import date
 from agent.planner import reads
 from agent.planner.intents import ACTION_TOOLS, Analysis, analyse, compound_reason, mixed_reason
 from agent.planner.inventory_index import InventoryIndex, index_for
+from agent.planner.places import Places, in_place, read_places, scope
 from agent.planner.request import Request
 from agent.planner.targets import (
     Resolution,
@@ -55,13 +56,23 @@ def plan(text: str, context: PlanningContext, today: date) -> PlannedCall | Clar
     norm = normalize(text)
     if not re.search(r"[a-z0-9\uac00-\ud7a3]", norm):
         return Clarification(message="The request is empty. " + HELP)
+    places = read_places(norm, context, index_for(context))
+    if places.problem:
+        return Clarification(message=places.problem, candidates=places.candidates)
+    norm = mask(norm, places.spans)
+    return in_place(_plan_words(text, norm, scope(context, places), places, today), places)
+
+
+def _plan_words(text: str, norm: str, context: PlanningContext, places: Places,
+                today: date) -> PlannedCall | Clarification:
+    """The plan for the request's words once its place words are read and blanked."""
     index = index_for(context)
     found = find_names(index, norm)
     find_korean(index, norm, found)
     quoted = [m.span() for m in QUOTED.finditer(norm)]
     analysis = analyse(mask(mask(norm, quoted, "\x02"), found.spans, "\x01"), demote=index.vocabulary)
     find_groups(index, analysis.rest, found)
-    req = Request(text, norm, context, index, analysis, found, today)
+    req = Request(text, norm, context, index, analysis, found, today, places)
     if analysis.actions:
         planned = _plan_action(req)
         hedge = QUALIFIED_ACTION.search(mask(norm, found.spans, " "))

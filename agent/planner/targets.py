@@ -63,7 +63,7 @@ def _tokens(text: str):
     for m in _TOKEN.finditer(text):
         tok, start = m.group(), m.start()
         stripped = tok.rstrip(".:-?") if len(tok) > 1 else tok
-        if stripped:
+        if stripped and stripped != "?":  # a question mark alone ("is web-1 up ?") is no one-letter glob
             yield start, start + len(stripped), stripped
 
 

@@ -15,6 +15,9 @@ class InventoryItem(BaseModel):
     state: str = "unknown"
     instance_type: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    # Where it lives, as its list_instances row says (None: the row did not say; one place only).
+    region: str | None = None
+    account: str | None = None
 
 
 class PlanningContext(BaseModel):
@@ -26,6 +29,10 @@ class PlanningContext(BaseModel):
     # Why the instances could not be read (None: they were): an empty fleet is then no reason to say
     # "no instance named ...".
     inventory_error: str | None = None
+    # The configured account names and regions (aiops.toml): what "the prod account" and "all regions"
+    # can mean. Empty: not known, and an account word goes to the server as written.
+    accounts: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
 
 
 class PlannedCall(BaseModel):

@@ -7,11 +7,26 @@ columns instead of ids wrapped mid-id and paths broken across lines.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderableType
+from rich.text import Text
 
 NARROW = 100  # below this many columns, tables drop their least needed columns
 WIDE = 130  # from this many columns on, tables may add columns a person rarely needs
+
+STATE_STYLE = {
+    "allowed": "green", "declined": "yellow", "refused": "red", "unconfirmed": "yellow", "error": "red",
+    "attempted": "dim",
+    "running": "green", "stopped": "red", "stopping": "yellow", "pending": "yellow",
+    "shutting-down": "magenta", "terminated": "dim", "ALARM": "bold red", "OK": "green",
+    "INSUFFICIENT_DATA": "yellow", "ok": "green", "impaired": "bold red",
+}
+
+
+def styled(value: Any) -> Text:
+    text = "-" if value in (None, "") else str(value)
+    return Text(text, style=STATE_STYLE.get(text, ""))
 
 
 class ByWidth:

@@ -13,24 +13,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from agent.terminal.layout import NARROW, WIDE, ByWidth, short_path
+from agent.terminal.alarm_table import alarms_table
+from agent.terminal.layout import NARROW, WIDE, ByWidth, short_path, styled
+from agent.terminal.places_view import place_columns, with_skips
 
-STATE_STYLE = {
-    "allowed": "green", "declined": "yellow", "refused": "red", "unconfirmed": "yellow", "error": "red",
-    "attempted": "dim",
-    "running": "green", "stopped": "red", "stopping": "yellow", "pending": "yellow",
-    "shutting-down": "magenta", "terminated": "dim", "ALARM": "bold red", "OK": "green",
-    "INSUFFICIENT_DATA": "yellow", "ok": "green", "impaired": "bold red",
-}
 STATUS_STYLE = {"ok": "green", "dry_run": "cyan", "declined": "yellow", "refused": "red", "unconfirmed": "yellow",
                 "error": "red"}
 SPARK = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 30
-
-
-def styled(value: Any) -> Text:
-    text = "-" if value in (None, "") else str(value)
-    return Text(text, style=STATE_STYLE.get(text, ""))
 
 
 PROTECTED_MARK = "🔒"
@@ -43,15 +33,23 @@ def instances_table(data: dict) -> RenderableType:
 
 def _instances_table(data: dict, width: int) -> RenderableType:
     table = Table(title=f"{data.get('count', 0)} instance(s)", title_justify="left", header_style="bold")
-    columns = ["Name", "ID", "State", "Type", "Env"] + (["AZ"] if width >= NARROW else [])
-    for column in columns:
-        table.add_column(column, no_wrap=column in {"Name", "ID", "State", "AZ"})
     instances = data.get("instances", [])
+    where = place_columns(instances)
+    # Several places: below NARROW each one goes under its Name; from NARROW on they get columns, which
+    # take the room of Type (with an Account column) and AZ (the Region says where) until WIDE.
+    columns = ["Name", "ID", "State"]
+    placed = where.shown and width >= NARROW
+    columns += where.headers if placed else []
+    columns += ["Type"] if width >= WIDE or not (placed and where.account) else []
+    columns += ["Env"] + (["AZ"] if width >= WIDE or (width >= NARROW and not placed) else [])
+    for column in columns:
+        table.add_column(column, no_wrap=column in {"Name", "ID", "State", "AZ", "Region", "Account"})
     for i in instances:
         name = (i.get("name") or "-") + (f" {PROTECTED_MARK}" if i.get("protected") else "")
-        row = [name, i["instance_id"], styled(i.get("state")), i.get("instance_type") or "-", i.get("env") or "-",
-               i.get("availability_zone") or "-"]
-        table.add_row(*row[:len(columns)])
+        cells = {"Name": name if placed else where.under(name, i), "ID": i["instance_id"],
+                 "State": styled(i.get("state")), "Type": i.get("instance_type") or "-", "Env": i.get("env") or "-",
+                 "AZ": i.get("availability_zone") or "-", **dict(zip(where.headers, where.cells(i), strict=True))}
+        table.add_row(*(cells[c] for c in columns))
     notes = []
     if any(i.get("protected") for i in instances):
         notes.append(PROTECTED_LEGEND + "; `describe NAME` shows EC2's own protections too")
@@ -60,10 +58,6 @@ def _instances_table(data: dict, width: int) -> RenderableType:
     if notes:
         table.caption, table.caption_justify = "\n".join(notes), "left"
     return table
-
-
-def _longest(data: dict, key: str, default: int) -> int:
-    return max((len(a.get(key) or "") for a in data.get("alarms", [])), default=default) or default
 
 
 def protection_text(data: dict) -> str:
@@ -82,7 +76,8 @@ def instance_detail(data: dict) -> RenderableType:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    fields = ["instance_id", "name", "state", "instance_type", "env", "role", "availability_zone", "private_ip",
+    fields = ["instance_id", "name", "state", "account", "region", "instance_type", "env", "role",
+              "availability_zone", "private_ip",
               "public_ip", "image_id", "vpc_id", "subnet_id", "key_name", "platform", "launch_time", "state_reason"]
     for key in fields:
         value = data.get(key)
@@ -95,59 +90,33 @@ def instance_detail(data: dict) -> RenderableType:
 
 
 def status_table(data: dict) -> RenderableType:
+    return ByWidth(lambda width: _status_table(data, width))
+
+
+def _status_table(data: dict, width: int) -> RenderableType:
     title = f"status checks ({data.get('impaired', 0)} impaired"
     title += f", {data['alarming']} with alarms in ALARM)" if data.get("alarming") else ")"
     if data.get("alarms_checked") is False:
         title += " — CloudWatch alarms could not be read"
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column in ("Name", "ID", "State", "System", "Instance", "Alarms", "Events"):
-        table.add_column(column, no_wrap=column in {"Name", "ID", "State"}, overflow="fold")
-    for s in data.get("statuses", []):
+    statuses = data.get("statuses", [])
+    where = place_columns(statuses)
+    placed = width >= WIDE  # below it, each place goes under its Name: the checks need the room
+    # Below NARROW the two checks share a column; Events shows only when there are any.
+    checks = ["System", "Instance"] if width >= NARROW else ["Checks"]
+    events = ["Events"] if any(s.get("events") for s in statuses) else []
+    for column in ("Name", "ID", "State", *(where.headers if placed else ()), *checks, "Alarms", *events):
+        table.add_column(column, no_wrap=column in {"Name", "ID", "State", "Region", "Account"}, overflow="fold")
+    for s in statuses:
         alarms = Text(", ".join(s.get("alarms") or []) or "-", style="bold red" if s.get("alarms") else "")
-        table.add_row(s.get("name") or "-", s["instance_id"], styled(s.get("state")), styled(s.get("system_status")),
-                      styled(s.get("instance_status")), alarms, ", ".join(s.get("events") or []) or "-")
+        name = s.get("name") or "-"
+        system, instance = styled(s.get("system_status")), styled(s.get("instance_status"))
+        cells = [system, instance] if checks != ["Checks"] else [
+            system if system.plain == instance.plain else Text.assemble(system, "/", instance)]
+        table.add_row(name if placed else where.under(name, s), s["instance_id"], styled(s.get("state")),
+                      *(where.cells(s) if placed else ()), *cells, alarms,
+                      *([", ".join(s.get("events") or []) or "-"] if events else []))
     return table
-
-
-def alarms_table(data: dict) -> RenderableType:
-    return ByWidth(lambda width: _alarms_table(data, width))
-
-
-def _alarms_table(data: dict, width: int) -> RenderableType:
-    table = Table(title=f"{data.get('count', 0)} alarm(s), {data.get('firing', 0)} firing", title_justify="left",
-                  header_style="bold")
-    alarms = data.get("alarms", [])
-    longest = max((len(a["name"]) for a in alarms), default=5)
-    table.add_column("Alarm", overflow="fold", min_width=min(40, longest))
-    table.add_column("State", no_wrap=True)
-    if width >= NARROW:
-        table.add_column("Metric", overflow="fold")
-    table.add_column("Resource", no_wrap=True)
-    if width >= WIDE:
-        table.add_column("Type", no_wrap=True)
-        table.add_column("ID", no_wrap=True)
-    whos = [_alarm_resource(a) for a in alarms]
-    # The reason gets what is left, on one line: rich cannot shrink a no-wrap column itself.
-    used = sum(c.min_width or 0 for c in table.columns) + 5 + max((len(w) for w in whos), default=10)
-    used += (14 if width >= NARROW else 0) + (19 + 18 if width >= WIDE else 0) + 3 * (len(table.columns) + 1) + 1
-    table.add_column("Reason", no_wrap=True, overflow="ellipsis", max_width=max(12, width - used))
-    for a, who in zip(alarms, whos, strict=True):
-        row = [a["name"], styled(a.get("state"))] + ([a.get("metric") or "-"] if width >= NARROW else []) + [who]
-        row += [a.get("resource_type") or "-", a.get("instance_id") or a.get("resource_id") or "-"] if width >= WIDE else []
-        table.add_row(*row, escape(" ".join((a.get("reason") or "").split())[:200]))
-    if data.get("has_more_results"):
-        table.caption = f"showing {len(alarms)} of {data.get('count')}; ask for firing alarms to narrow it"
-    return table
-
-
-def _alarm_resource(alarm: dict) -> str:
-    """An instance by its name (ids have their own column when there is room), others as `rds orders-db`."""
-    rtype = alarm.get("resource_type") or ("ec2:instance" if alarm.get("instance_id") else "cloudwatch:alarm")
-    if rtype == "ec2:instance":
-        return escape(alarm.get("instance_name") or alarm.get("instance_id") or "-")
-    if rtype == "cloudwatch:alarm":
-        return "(the alarm itself)"
-    return escape(f"{rtype.split(':')[0]} {alarm.get('resource_id') or '-'}")
 
 
 def sparkline(values: list[float]) -> str:
@@ -247,10 +216,12 @@ def action_view(data: dict) -> RenderableType:
     if status not in {"ok", "dry_run"} or not data.get("targets"):
         return head  # nothing changed: one line with every reason, not a table of unchanged rows
     table = Table(show_header=True, header_style="bold", show_edge=False)
-    for column in ("Name", "ID", "Before", "After"):
+    targets = data.get("targets", [])
+    where = place_columns(targets)
+    for column in ("Name", "ID", *where.headers, "Before", "After"):
         table.add_column(column)
-    for t in data.get("targets", []):
-        table.add_row(t.get("name") or "-", t["instance_id"], styled(t.get("previous_state")),
+    for t in targets:
+        table.add_row(t.get("name") or "-", t["instance_id"], *where.cells(t), styled(t.get("previous_state")),
                       styled(t.get("current_state")))
     return Group(head, table)
 
@@ -329,10 +300,14 @@ def confirmation_panel(request: Any) -> RenderableType:
         return Panel(Text((body or request.message).rstrip()), title="confirmation required",
                      border_style=style, expand=False)
     table = Table(show_header=True, header_style="bold", show_edge=False, box=None, padding=(0, 2))
-    for column in ("Name", "ID", "State", "Env"):
-        table.add_column(column, no_wrap=column == "ID")
+    # Where each target lives, whenever the server says: the same Name elsewhere is another machine.
+    placed = any(getattr(t, "region", None) or getattr(t, "account", None) for t in request.targets)
+    for column in ("Name", "ID", "State", "Env", *(("Account", "Region") if placed else ())):
+        table.add_column(column, no_wrap=column in {"ID", "Region"})
     for target in request.targets:
-        table.add_row(target.name or "(no name)", target.instance_id, styled(target.state), target.env or "-")
+        where = [getattr(target, "account", None) or "-", getattr(target, "region", None) or "-"] if placed else []
+        table.add_row(target.name or "(no name)", target.instance_id, styled(target.state), target.env or "-",
+                      *where)
     lines: list[RenderableType] = [
         Text(f"{request.action.upper()} {len(request.targets)} instance(s)", style="bold"), table]
     if request.production:
@@ -359,4 +334,4 @@ def render_result(tool: str, data: dict | None) -> RenderableType:
         return Text("None")
     # Every mutating tool answers with an ActionResult (action, status, targets): one view for all.
     renderer = RENDERERS.get(tool) or (action_view if "action" in data and "targets" in data else None)
-    return renderer(data) if renderer else Text(str(data))
+    return with_skips(renderer(data), data) if renderer else Text(str(data))

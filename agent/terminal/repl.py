@@ -14,7 +14,7 @@ import threading
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from agent.chatops import ChatOps
+from agent.chatops import ChatOps, configured_places
 from agent.runtime import Runtime, SeedingGate, runtime
 from agent.terminal import commands
 from agent.terminal.commands import CommandContext
@@ -51,7 +51,7 @@ class Repl:
         self.terminal = terminal
         self.completer = completer
         gated = SeedingGate(rt.session, rt.sandbox) if rt.sandbox is not None else rt.session
-        self.chat = ChatOps(gated, rt.model_planner)
+        self.chat = ChatOps(gated, rt.model_planner, **configured_places(settings))
         self.stopping = False
         self.monitor = MonitorControls(terminal, rt.session, settings, self.wait_for_sandbox)
         self.commands = CommandContext(terminal=terminal, session=rt.session, settings=settings,

@@ -39,10 +39,10 @@ def clarify(*candidates: str) -> Expect:
 
 
 def _resolve(value: Any, key: str, by_name: dict[str, str]) -> Any:
-    if key == "instances":
-        return sorted(by_name[n] for n in value)
+    if key == "instances":  # a Name, or an id where one Name is in several places
+        return sorted(n if n.startswith("i-") else by_name[n] for n in value)
     if key == "instance":
-        return by_name[value]
+        return value if value.startswith("i-") else by_name[value]
     return value
 
 

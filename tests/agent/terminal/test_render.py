@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from agent.terminal.render import render_result
+from tests.agent.terminal.screen import assert_fits
 from tests.helpers import in_memory_client
 
 ID = re.compile(r"i-[0-9a-f]{17}")
@@ -28,7 +29,7 @@ async def read(tool: str, arguments: dict | None = None) -> dict:
 @pytest.mark.parametrize("width", [80, 140])
 async def test_the_instance_list_fits_and_never_cuts_an_id(estate, width):
     text = shown("list_instances", await read("list_instances"), width)
-    assert max(len(line) for line in text.splitlines()) <= width
+    assert_fits(text, width)  # every table line ends in its border: nothing cropped at the edge
     assert set(ID.findall(text)) == set(estate.values())  # every id whole, on one line
     assert re.search(r"db-primary 🔒 +│ i-", text)  # the mark stays beside its name
     assert "🔒 tag aiops:protected (stop, reboot, terminate refused)" in text
@@ -38,7 +39,7 @@ async def test_the_instance_list_fits_and_never_cuts_an_id(estate, width):
 @pytest.mark.parametrize("width", [80, 140])
 async def test_the_alarm_table_names_instances_and_keeps_alarm_names_whole(estate, width):
     text = shown("list_alarms", await read("list_alarms"), width)
-    assert max(len(line) for line in text.splitlines()) <= width
+    assert_fits(text, width)  # every table line ends in its border: nothing cropped at the edge
     assert re.search(r"│ web-server-cpu-high +│ ALARM │ .*web-server", text)
     assert "worker-1-status-check-failed" in text
     assert bool(ID.search(text)) == (width >= 130)  # names, not ids, unless there is room for both
@@ -77,7 +78,7 @@ async def test_the_alarm_table_shows_every_namespace_with_its_resource(estate, a
     types = {a["name"]: a["resource_type"] for a in every["alarms"]}
     assert (types["jobs-age"], types["checkout-math"]) == ("sqs:queue", "cloudwatch:alarm")
     text = shown("list_alarms", every, width)
-    assert max(len(line) for line in text.splitlines()) <= width
+    assert_fits(text, width)  # every table line ends in its border: nothing cropped at the edge
     assert re.search(r"│ orders-db-cpu +│ ALARM +│ .*rds orders-db", text)
     assert re.search(r"│ jobs-age +│ OK +│ .*sqs jobs", text) and "(the alarm itself)" in text
     assert ("rds:db-instance" in text) == (width >= 130)
