@@ -6,6 +6,7 @@ Nothing in this mode can reach real AWS: the endpoint is loopback and the creden
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -322,4 +323,30 @@ def _move(url: str | None, alarm: str, state: str, why: str, region: str,
         move_metric(cloudwatch, instance_id, name, kind, alarming=state == "ALARM")
     else:
         move_service_metric(cloudwatch, raw, alarming=state == "ALARM", now=time.time())
+    previous = raw.get("StateValue")
     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=why)
+    publish_state_change(cloudwatch, raw, previous, state, why)
+
+
+def publish_state_change(cloudwatch, raw: dict, previous: str | None, state: str, why: str) -> None:
+    """What AWS does on every alarm state change and moto does not: the EventBridge event, so a rule made by
+    `setup events` delivers it to the queue and `monitor --queue` sees the push path end to end."""
+    from datetime import UTC, datetime
+
+    import boto3
+
+    credentials = cloudwatch._request_signer._credentials.get_frozen_credentials()
+    events = boto3.client("events", region_name=cloudwatch.meta.region_name,
+                          endpoint_url=cloudwatch.meta.endpoint_url, aws_access_key_id=credentials.access_key,
+                          aws_secret_access_key=credentials.secret_key, aws_session_token=credentials.token)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    metric = {"namespace": raw.get("Namespace"), "name": raw.get("MetricName"),
+              "dimensions": {d["Name"]: d["Value"] for d in raw.get("Dimensions") or []}}
+    detail = {"alarmName": raw["AlarmName"], "state": {"value": state, "reason": why, "timestamp": now},
+              "previousState": {"value": previous or "INSUFFICIENT_DATA"},
+              "configuration": {"description": raw.get("AlarmDescription", ""),
+                                "metrics": [{"id": "m1", "returnData": True, "metricStat": {
+                                    "metric": metric, "period": raw.get("Period", 300),
+                                    "stat": raw.get("Statistic", "Average")}}]}}
+    events.put_events(Entries=[{"Source": "aws.cloudwatch", "DetailType": "CloudWatch Alarm State Change",
+                                "Resources": [raw.get("AlarmArn", "")], "Detail": json.dumps(detail)}])

@@ -113,3 +113,19 @@ def test_a_worker_process_pages_a_pushed_alarm_within_seconds_and_stops_cleanly(
         code = worker.wait(timeout=30)
     assert code == 0
     assert len(pages_about(slack, ALARM)) == 1
+
+
+async def test_a_simulated_alarm_in_the_sandbox_reaches_the_queue_as_aws_would_push_it(estate, aws_env, slack, intake):
+    from utils.sandbox import simulate_alarm
+
+    name = simulate_alarm(aws_env.url, "disk", "api-1")
+    async with monitor_on(slack) as monitor:
+        queue = AlarmQueue(load_settings(), QUEUE_NAME)
+        push = PushIntake(monitor, queue)
+        try:
+            report = await push.handle(queue.receive(wait_seconds=2))
+        finally:
+            push.close()
+    assert report.applied == 1
+    assert [i.alarm for i in report.cycle.open_incidents if i.alarm == name] == [name]
+    assert len(pages_about(slack, name)) == 1
