@@ -8,7 +8,6 @@ import io
 import os
 import subprocess
 import sys
-import time
 from contextlib import asynccontextmanager
 
 import pytest
@@ -21,6 +20,7 @@ from agent.monitor.verify import fallback_proposal
 from agent.monitor_command import history_json
 from notify.slack_webhook import SlackWebhookNotifier
 from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
+from tests.agent.monitor.test_monitor import Clock
 from tests.helpers import REPO, state_of
 from tests.notify.slack_server import FakeSlackWebhook, no_proxy_fixture, slack_fixture  # noqa: F401
 from utils.config import load_settings
@@ -45,17 +45,6 @@ instance so that it comes back on new hardware.
 
 1. Stop the instance. 2. Start it again. 3. Check both status checks pass.
 """
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @asynccontextmanager
