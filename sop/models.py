@@ -66,6 +66,13 @@ class AddReport(BaseModel):
     skipped: int = 0
     failed: int = 0
 
+    @classmethod
+    def of(cls, outcomes: list[FileOutcome]) -> AddReport:
+        report = cls()
+        for outcome in outcomes:
+            report.record(outcome)
+        return report
+
     def record(self, outcome: FileOutcome) -> None:
         self.files.append(outcome)
         setattr(self, outcome.status, getattr(self, outcome.status) + 1)

@@ -18,7 +18,8 @@ from typing import Any
 
 from sop.errors import SopError
 from sop.files import Candidate, doc_id_for, expand, fingerprint, read_sop
-from sop.markdown import FrontMatterError, ParsedSop, parse_sop
+from sop.intake import CHUNKER_VERSION, parse_or_failure, refusal_before_indexing
+from sop.markdown import ParsedSop
 from sop.models import AddReport, FileOutcome, SopDocument, SopHit
 from sop.ranking import FUSED, LexicalIndex, Weights, rank, squash, strip_boilerplate
 from sop.results import build_hits, build_lexical
@@ -29,8 +30,6 @@ __all__ = ["SopError", "SopStore"]
 STORE_DIR = "sop-store"
 MARKER_NAME = "aiops-sop-store.json"
 STORE_FORMAT = 1
-# Bump when chunking changes: it salts every content hash, so re-adding re-indexes.
-CHUNKER_VERSION = "chunker-1"
 COLLECTION = "sops"
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 MAX_QUERY_CHARS = 2000
@@ -208,6 +207,11 @@ class SopStore:
         """Index Markdown files and folders (recursive); one outcome per file, errors included."""
         if any(not str(p).strip() for p in paths):
             raise SopError("an empty path was given: name a markdown file or folder")
+        # Opening a fresh store indexes the shipped library with both models first (tens of seconds),
+        # which input that can never be indexed should not cost before its one line.
+        refused = refusal_before_indexing(paths, self.known_tools)
+        if refused is not None:
+            return AddReport.of(refused)
         return self._add(paths, library=False)
 
     def _add(self, paths: list[str | Path], *, library: bool) -> AddReport:
@@ -253,11 +257,9 @@ class SopStore:
                 title=previous["title"],
                 chunks=previous["chunks"],
             )
-        try:
-            parsed = parse_sop(loaded.text, fallback_title=path.stem, known_tools=self.known_tools)
-        except FrontMatterError as exc:
-            reason = f"broken front matter: {exc}"
-            return FileOutcome(path=str(path), status="failed", id=doc_id, reason=reason)
+        parsed = parse_or_failure(path, loaded, self.known_tools)
+        if isinstance(parsed, FileOutcome):
+            return parsed
         if not parsed.chunks:
             kept = "; the stored version was kept" if previous else ""
             return FileOutcome(path=str(path), status="skipped", id=doc_id, reason=f"no text to index{kept}")

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.e2e
@@ -106,8 +107,9 @@ def _monitor(home, *extra: str, env: dict | None = None) -> list[dict]:
     return json.loads(done.stdout)["incidents"]
 
 
-def test_no_sandbox_past_is_counted_or_resolved_against_another_fleet(tmp_path, aws_env):
-    home = tmp_path / "home"
+@pytest.mark.usefixtures("indexed_sops")  # SOPs are not what this is about: not indexed twice here
+def test_no_sandbox_past_is_counted_or_resolved_against_another_fleet(aws_env):
+    home = aws_env.home
     first = _monitor(home, "--sandbox")
     second = _monitor(home, "--sandbox")  # a new private sandbox: a new fleet, a new generation
     for incidents in (first, second):
