@@ -27,10 +27,11 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"  # never probe the instance-met
 os.environ["AWS_MAX_ATTEMPTS"] = "1"  # moto's 500s must fail fast, not be retried with back-off
 
 
-# Session fixtures are built once per pytest-xdist worker. Two of them index SOPs with the embedding
-# model (tens of CPU seconds each), so the tests that use them stay together on one worker
-# (`--dist loadgroup`, set in pyproject.toml) and go out first, before the many small tests.
-_XDIST_GROUPS = {"sop_store_template": "sop-template", "_corpus_build": "sop-corpus"}
+# Session fixtures are built once per pytest-xdist worker. The corpus build indexes 108 runbooks with
+# the embedding models (tens of CPU seconds), so the tests that use it stay together on one worker
+# (`--dist loadgroup`, set in pyproject.toml) and go out first, before the many small tests. (The
+# library template, `sop_store_template`, is built once per run under a lock and shared by every worker.)
+_XDIST_GROUPS = {"_corpus_build": "sop-corpus"}
 
 
 def pytest_collection_modifyitems(config, items):

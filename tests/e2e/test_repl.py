@@ -7,11 +7,15 @@ import sys
 import pexpect
 import pytest
 
+from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
 from tests.fake_ollama import FakeOllama, Reply
 from tests.helpers import REPO, state_of
 
 pytestmark = pytest.mark.e2e
 PROMPT = "aiops>"
+# Every REPL warms its SOP store in the background; on a fresh AIOPS_HOME that means indexing the whole
+# library with both models while the test types. Tests not about that start from the indexed copy.
+with_indexed_sops = pytest.mark.usefixtures("indexed_sops")
 
 
 def spawn(env: dict, *args: str) -> pexpect.spawn:
@@ -32,6 +36,7 @@ def leave(child: pexpect.spawn) -> int:
     return child.exitstatus
 
 
+@with_indexed_sops
 def test_table_gate_and_exit(estate, aws_env, ec2):
     child = spawn(aws_env.env, "--planner", "rules")
     say(child, "list all instances")
@@ -67,6 +72,7 @@ def test_table_gate_and_exit(estate, aws_env, ec2):
     assert leave(child) == 0
 
 
+@with_indexed_sops
 def test_protected_instance_is_refused_without_asking(estate, aws_env, ec2):
     child = spawn(aws_env.env, "--planner", "rules")
     say(child, "terminate db-primary")
@@ -80,6 +86,7 @@ def test_protected_instance_is_refused_without_asking(estate, aws_env, ec2):
     assert child.exitstatus == 0
 
 
+@with_indexed_sops
 def test_model_path_through_an_ollama_protocol_server(estate, aws_env, ec2):
     with FakeOllama() as ollama:
         ollama.script(Reply.tool_call("stop_instances", {"instances": ["worker-1"]}))
@@ -105,6 +112,7 @@ def test_sandbox_banner_and_request(tmp_path):
     assert (home / "sandbox" / "repl_history").exists() and not (home / "repl_history").exists()
 
 
+@with_indexed_sops
 def test_auto_on_panel_approve_gate_and_off(estate, aws_env, ec2):
     child = spawn({**aws_env.env, "AIOPS_POLL_SECONDS": "1"}, "--planner", "rules")
     say(child, "auto on")
@@ -147,6 +155,7 @@ def test_auto_on_with_a_damaged_incident_store_says_so_and_does_not_start(aws_en
     assert leave(child) == 0
 
 
+@with_indexed_sops
 def test_sop_list_and_show_read_the_store_not_search_it(aws_env):
     child = spawn(aws_env.env, "--planner", "rules")
     say(child, "sop list")

@@ -4,10 +4,11 @@ groups' lists them instead of asking which one."""
 
 import pytest
 
+from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_template  # noqa: F401 - fixtures
 from tests.e2e.test_repl import PROMPT, leave, say, spawn
 from tests.helpers import state_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("indexed_sops")]  # see test_repl.with_indexed_sops
 
 
 def test_misspelt_stop_asks_naming_stop_and_enter_changes_nothing(estate, aws_env, ec2):
