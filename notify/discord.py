@@ -85,6 +85,9 @@ class DiscordNotifier(OutboxNotifier):
 def build_embed(alert: Alert) -> dict[str, Any]:
     alert = _inert(alert)
     resource = _resource(alert)
+    if alert.kind == "decided":  # a person approved or rejected: one line, ours
+        line = f"{alert.decision or 'decided'} [{alert.incident_id}]"
+        return {"content": _cut(line, "content"), "allowed_mentions": {"parse": []}}
     if alert.kind == "resolved":
         took = duration(alert.time_to_resolve_seconds, unknown="an unknown time")
         line = f"Resolved ({TIER_TITLES[alert.tier]}): {alert.alarm} on {resource} after {took} [{alert.incident_id}]"
@@ -109,7 +112,7 @@ def build_embed(alert: Alert) -> dict[str, Any]:
 def _inert(alert: Alert) -> Alert:
     """Alarm text is untrusted: a word joiner keeps "@everyone" readable but unable to ping, even in the one
     message (a Tier 0 page) that is allowed to mention everyone for its own `@here`."""
-    fields = ("alarm", "summary", "resource_name", "resource_id", "proposal", "risk", "sop_title")
+    fields = ("alarm", "summary", "decision", "resource_name", "resource_id", "proposal", "risk", "sop_title")
     return alert.model_copy(update={f: _BROADCAST.sub("@\u2060\\1", getattr(alert, f)) for f in fields
                                     if getattr(alert, f)})
 
