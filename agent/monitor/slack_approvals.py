@@ -117,7 +117,7 @@ class SlackApprovals:
             who = f" by {approval.decided_by}" if approval.decided_by else ""
             raise ApprovalError(f"{incident.id}: the proposal is already {approval.status}{who}")
         if approval.expires_at is not None and approval.expires_at <= self.monitor.store.clock():
-            raise ApprovalError(f"{incident.id}: the proposal expired before it was approved")
+            raise ApprovalError(f"{incident.id}: the proposal expired (no decision within the approval TTL)")
         return approval
 
     async def _announce(self, incident: Any, line: str) -> None:
