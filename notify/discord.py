@@ -8,6 +8,7 @@ a secret: results and errors name only its host.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ class DiscordNotifier(OutboxNotifier):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 lane.broken, lane.broken_until = f"{ENV_VAR} is not an http(s) URL", float("inf")
             else:
+                _hide_webhook_paths_from_httpx()
                 client = httpx.Client(timeout=timeout)
                 lane.send = lambda body: self._post(lane, client, body)
             lanes = dict.fromkeys((0, 1, 2), lane)
@@ -80,6 +82,22 @@ class DiscordNotifier(OutboxNotifier):
             return Outcome(False, f"{where} returned {resp.status_code}: a problem on Discord's side or on the way")
         return Outcome(False, f"{where} returned {resp.status_code} ({_message(resp)}) — check {ENV_VAR}",
                        config_error=True)
+
+
+class _WebhookPathFilter(logging.Filter):
+    """httpx logs every request's full URL at INFO, and a Discord webhook's path is its secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "/api/webhooks/" in text:
+            record.msg, record.args = _WEBHOOK_PATH.sub("/api/webhooks/…", text), ()
+        return True
+
+
+def _hide_webhook_paths_from_httpx() -> None:
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, _WebhookPathFilter) for f in httpx_log.filters):
+        httpx_log.addFilter(_WebhookPathFilter())
 
 
 def build_embed(alert: Alert) -> dict[str, Any]:
