@@ -43,11 +43,12 @@ def require_other_from(table: dict[str, Any]) -> bool:
 class SlackApprovals:
     def __init__(self, monitor: Any, session: ToolSession, approvers: frozenset[str],
                  tell: Callable[[Any, str], None], *, require_other: bool = False,
-                 ask_reason: Callable[[Any], bool] | None = None) -> None:
+                 ask_reason: Callable[[Any], bool] | None = None, sandbox: bool = False) -> None:
         self.monitor, self.session, self.approvers = monitor, session, approvers
         self.tell = tell  # (click, text): only the clicker sees it
         self.require_other = require_other  # [slack] require_other_approver: nobody approves their own request
         self.ask_reason = ask_reason  # (click) -> whether Reject's reason dialog opened
+        self.sandbox = sandbox  # nothing evaluates the sandbox's alarms: a fix that worked clears its alarm here
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -94,7 +95,24 @@ class SlackApprovals:
         what = proposal.describe(incident.name)
         tail = f"{what} → {outcome.status}" + (f" ({outcome.message})" if outcome.message else "")
         await self._announce(incident, f"{incident.id}: approved in Slack by {who}: {tail}")
+        if outcome.status == "ok":
+            await self._sandbox_recovers(incident, proposal.tool)
         return f"Approved: {tail}"
+
+    async def _sandbox_recovers(self, incident: Any, tool: str) -> None:
+        """As the terminal's `approve` does in the sandbox: play AWS, the fix worked and the alarm clears."""
+        facts = self.session.catalog.get(tool)
+        if not self.sandbox or facts is None or facts.end_state != "running":
+            return
+        from utils.sandbox import clear_alarm_named
+
+        try:
+            await asyncio.to_thread(clear_alarm_named, None, incident.alarm)
+        except Exception:  # a synthetic signal (a status check with no alarm) has nothing to clear
+            return
+        self.monitor.announcer.emit(None, MonitorEvent(kind="decided", incident_id=incident.id, tier=incident.tier,
+                                                       message=f"(sandbox) {incident.alarm} returns to OK; the "
+                                                               "monitor posts the resolve next cycle"))
 
     async def _reject(self, click: Any, incident: Any, who: str) -> str:
         if click.reason is None and self.ask_reason is not None and await asyncio.to_thread(self.ask_reason, click):
@@ -155,7 +173,7 @@ async def listen_for_clicks(monitor: Any, session: ToolSession, settings: Any) -
 
     approvers = approvers_from(settings.slack)
     approvals = SlackApprovals(monitor, session, approvers, tell=lambda _click, _text: None,
-                               require_other=require_other_from(settings.slack))
+                               require_other=require_other_from(settings.slack), sandbox=bool(settings.sandbox))
     clicks = SlackClicks(settings.slack_app_token.get_secret_value(), settings.slack_bot_token.get_secret_value(),
                          settings.slack_api_url, approvals.on_click)
     approvals.tell, approvals.ask_reason = clicks.tell, clicks.ask_reason

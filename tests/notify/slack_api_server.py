@@ -33,7 +33,8 @@ class Message:
 
 
 class FakeSlackApi:
-    def __init__(self, channels: tuple[str, ...] = ("C0ALERTS", "C0TIER0")) -> None:
+    def __init__(self, channels: tuple[str, ...] = ("C0ALERTS", "C0TIER0"), port: int = 0) -> None:
+        self.port = port
         self.channels = set(channels)
         self.messages: list[Message] = []
         self.calls: list[str] = []
@@ -47,7 +48,7 @@ class FakeSlackApi:
         self._server: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> FakeSlackApi:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self

@@ -17,7 +17,8 @@ from websockets.sync.server import ServerConnection, serve
 
 
 class FakeSocketMode:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self._connections: list[ServerConnection] = []
         self._sent: dict[str, float] = {}
         self.acks: dict[str, float] = {}  # envelope id -> seconds from sending it to its ack
@@ -26,7 +27,7 @@ class FakeSocketMode:
         self._server = None
 
     def __enter__(self) -> FakeSocketMode:
-        self._server = serve(self._serve, "127.0.0.1", 0)
+        self._server = serve(self._serve, "127.0.0.1", self.port)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
