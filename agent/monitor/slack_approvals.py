@@ -95,8 +95,9 @@ class SlackApprovals:
         what = proposal.describe(incident.name)
         tail = f"{what} → {outcome.status}" + (f" ({outcome.message})" if outcome.message else "")
         await self._announce(incident, f"{incident.id}: approved in Slack by {who}: {tail}")
-        if outcome.status == "ok":
-            await self._sandbox_recovers(incident, proposal.tool)
+        if outcome.status != "ok":  # a guard (read-only, protected, blast radius) said no, as in the terminal
+            return f"Approved, but nothing changed: {tail}"
+        await self._sandbox_recovers(incident, proposal.tool)
         return f"Approved: {tail}"
 
     async def _sandbox_recovers(self, incident: Any, tool: str) -> None:

@@ -12,7 +12,12 @@ import pytest
 
 from agent.mcp_client import open_session
 from agent.monitor.loop import Monitor
-from agent.monitor.slack_approvals import SlackApprovals, approvers_from, require_other_from
+from agent.monitor.slack_approvals import (
+    SlackApprovals,
+    approvers_from,
+    listen_for_clicks,
+    require_other_from,
+)
 from notify.fanout import FanOutNotifier
 from notify.pagerduty import PagerDutyNotifier
 from notify.slack_app import REASON_BLOCK, REASON_INPUT, SlackAppNotifier
@@ -215,6 +220,33 @@ async def test_a_click_on_an_expired_proposal_runs_nothing_and_says_why(estate, 
     assert left == "pending"  # said, not written: the next cycle expires it in the store
     assert not [r for r in AuditLog(aws_env.home).recent(20) if r.tool == "reboot_instances"]
     assert api.views == [] and state_of(ec2, status.instance_id) == "running"
+
+
+async def test_listening_from_settings_a_read_only_guard_holds_for_a_click_as_in_the_terminal(estate, aws_env, ec2,
+                                                                                                monkeypatch):
+    """The wiring the REPL's `auto on` and the headless `monitor` share (listen_for_clicks, from the environment
+    and aiops.toml), and the server's guards: in read-only mode an approver's click is refused, nothing runs."""
+    (aws_env.home / "aiops.toml").write_text(f'[slack]\napprovers = ["{APPROVER}"]\n')
+    with FakeSlackApi() as api, FakeSocketMode() as socket, FakePagerDuty() as pd:
+        api.socket_url = socket.url
+        for name, value in {"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_CHANNEL": "C0ALERTS",
+                            "SLACK_API_URL": api.url, "AIOPS_READ_ONLY": "1"}.items():
+            monkeypatch.setenv(name, value)
+        async with slack_monitor(aws_env.home, api, pd, Clock()) as (monitor, _approvals):
+            await monitor.run_cycle()
+            status = status_incident(monitor)
+            clicks = await listen_for_clicks(monitor, monitor.session, load_settings())
+            try:
+                assert await asyncio.to_thread(socket.wait_connected)
+                socket.click(APPROVER, "aiops_approve", status.id, api=api)
+                assert await wait_for(lambda: len(api.ephemeral) == 1)
+            finally:
+                clicks.close()
+    told = api.ephemeral[0]["text"]
+    assert told.startswith("Approved, but nothing changed: reboot") and "read-only" in told, told
+    assert state_of(ec2, status.instance_id) == "running"
+    [row] = [r for r in AuditLog(aws_env.home).recent(20) if r.tool == "reboot_instances"]
+    assert (row.caller, row.decision) == (f"slack:{APPROVER}", "refused")
 
 
 def test_approvers_must_be_a_list_of_user_ids():
