@@ -217,7 +217,11 @@ def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             store.close()
     if args.json:
-        sys.stdout.write(json.dumps([history_json(h) for h in history], ensure_ascii=False) + "\n")
+        from notify.delivery import deliveries
+
+        sent = deliveries(settings.state_dir, (h.incident.id for h in history))
+        document = [history_json(h, sent.get(h.incident.id, {})) for h in history]
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         return 0
     if not history:
         print("no incidents yet")
@@ -226,11 +230,14 @@ def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def history_json(item: IncidentHistory) -> dict[str, Any]:
-    """One incident's timeline: opened, tier, SOP, proposal, decision, action outcome, resolved."""
+def history_json(item: IncidentHistory, delivered: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One incident's timeline: opened, tier, SOP, proposal, decision, action outcome, resolved; with `delivered`
+    (notify/delivery.py), `notified` is each destination's delivery state."""
     inc, approval = item.incident, item.approval
     data = incident_json(inc, inc.notified_at is not None)
     data.pop("notified")
+    if delivered is not None:
+        data["notified"] = delivered
     data.update({
         "tier_reason": inc.tier_reason,
         "opened_at": _iso(inc.opened_at),

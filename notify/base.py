@@ -16,7 +16,8 @@ __all__ = ["Alert", "DeliveryResult", "Notifier", "TerminalOnly", "duration"]
 
 
 class Alert(BaseModel):
-    kind: Literal["open", "repage", "resolved"]
+    # "decided": a person approved or rejected the proposal (PagerDuty acknowledges, the Slack page says so).
+    kind: Literal["open", "repage", "resolved", "decided"]
     tier: int = Field(ge=0, le=2)
     incident_id: str
     alarm: str
@@ -34,6 +35,8 @@ class Alert(BaseModel):
     # Whether an action worked: "recovered 3m 10s after reboot" on a resolve, "action did not help: …" on the
     # page one tier higher. Ours (built from stored facts), never alarm text.
     verification: str | None = None
+    # A "decided" alert's line, ours: "approved in Slack by slack:U0123: reboot web-1 → ok".
+    decision: str | None = None
     # The same alert handed over twice (after a crash) carries the same key, and the outbox sends it
     # once; None (a repeat page) is never folded into an earlier send. Set by whoever makes the alert.
     dedup_key: str | None = None

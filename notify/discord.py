@@ -8,6 +8,7 @@ a secret: results and errors name only its host.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ class DiscordNotifier(OutboxNotifier):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 lane.broken, lane.broken_until = f"{ENV_VAR} is not an http(s) URL", float("inf")
             else:
+                _hide_webhook_paths_from_httpx()
                 client = httpx.Client(timeout=timeout)
                 lane.send = lambda body: self._post(lane, client, body)
             lanes = dict.fromkeys((0, 1, 2), lane)
@@ -82,9 +84,28 @@ class DiscordNotifier(OutboxNotifier):
                        config_error=True)
 
 
+class _WebhookPathFilter(logging.Filter):
+    """httpx logs every request's full URL at INFO, and a Discord webhook's path is its secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "/api/webhooks/" in text:
+            record.msg, record.args = _WEBHOOK_PATH.sub("/api/webhooks/…", text), ()
+        return True
+
+
+def _hide_webhook_paths_from_httpx() -> None:
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, _WebhookPathFilter) for f in httpx_log.filters):
+        httpx_log.addFilter(_WebhookPathFilter())
+
+
 def build_embed(alert: Alert) -> dict[str, Any]:
     alert = _inert(alert)
     resource = _resource(alert)
+    if alert.kind == "decided":  # a person approved or rejected: one line, ours
+        line = f"{alert.decision or 'decided'} [{alert.incident_id}]"
+        return {"content": _cut(line, "content"), "allowed_mentions": {"parse": []}}
     if alert.kind == "resolved":
         took = duration(alert.time_to_resolve_seconds, unknown="an unknown time")
         line = f"Resolved ({TIER_TITLES[alert.tier]}): {alert.alarm} on {resource} after {took} [{alert.incident_id}]"
@@ -109,7 +130,7 @@ def build_embed(alert: Alert) -> dict[str, Any]:
 def _inert(alert: Alert) -> Alert:
     """Alarm text is untrusted: a word joiner keeps "@everyone" readable but unable to ping, even in the one
     message (a Tier 0 page) that is allowed to mention everyone for its own `@here`."""
-    fields = ("alarm", "summary", "resource_name", "resource_id", "proposal", "risk", "sop_title")
+    fields = ("alarm", "summary", "decision", "resource_name", "resource_id", "proposal", "risk", "sop_title")
     return alert.model_copy(update={f: _BROADCAST.sub("@\u2060\\1", getattr(alert, f)) for f in fields
                                     if getattr(alert, f)})
 

@@ -1,5 +1,6 @@
-"""PagerDuty Events API v2: a trigger for the tiers that page a person (Tier 0 by default), the resolve
-when the alarm clears; `dedup_key` is the incident id, so PagerDuty keeps one incident per ours.
+"""PagerDuty Events API v2: a trigger for the tiers that page a person (Tier 0 by default, `[pagerduty] tiers`),
+an acknowledge when a person approves or rejects the proposal, the resolve when the alarm clears; `dedup_key` is
+the incident id, so PagerDuty keeps one incident per ours.
 
 Through the same outbox as every destination: nothing lost while PagerDuty is unreachable, nothing
 sent twice, order kept per incident (a trigger before its resolve). The routing key is a secret: it
@@ -57,14 +58,19 @@ class PagerDutyNotifier(OutboxNotifier):
         return f"{self.name} {self._tier_lane[0].redacted} (Tier {', '.join(map(str, sorted(self.tiers)))})"
 
     def wants(self, alert: Alert) -> bool:
-        # PagerDuty escalates on its own: our repeat pages would only add noise to its incident.
-        return alert.kind != "repage" and alert.tier in self.tiers
+        # PagerDuty escalates on its own: our repeat pages would only add noise to its incident. A repage after an
+        # action that did not help is news (a new trigger on the same dedup_key), and may be the first page here
+        # when it raised the tier into ours.
+        if alert.kind == "repage" and not alert.verification:
+            return False
+        return alert.tier in self.tiers
 
     def render(self, row: OutboxRow) -> dict[str, Any]:
         alert = row.alert
         assert alert is not None  # PagerDuty rows are never adopted from a legacy outbox
-        if alert.kind == "resolved":
-            return {"routing_key": self._key, "event_action": "resolve", "dedup_key": alert.incident_id}
+        if alert.kind in ("resolved", "decided"):  # a person's yes or no acknowledges; recovery resolves
+            action = "resolve" if alert.kind == "resolved" else "acknowledge"
+            return {"routing_key": self._key, "event_action": action, "dedup_key": alert.incident_id}
         where = " ".join(p for p in (alert.resource_name, f"({alert.resource_id})" if alert.resource_id else "") if p)
         summary = f"Tier {alert.tier}: {alert.alarm} on {where or 'the estate'}"
         details = {"incident": alert.incident_id, "proposed action": alert.proposal or "none",

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from notify.lanes import OUTBOX_FILE, Lane, OutboxNotifier, Outcome, lanes_by_tier
 from notify.outbox import OutboxRow
-from notify.slack_message import RESOLVED_COLOUR, build_message, escape
+from notify.slack_message import RESOLVED_COLOUR, build_message, status_line
 from notify.slack_retry import retry_after_seconds, retry_handlers
 
 if TYPE_CHECKING:
@@ -73,6 +73,17 @@ class SlackThreads:
                                 (incident_id,)).fetchall()
         return [(c, ts, json.loads(m) if m else {}) for c, ts, m in rows]
 
+    def page(self, incident_id: str, channel: str) -> dict[str, Any] | None:
+        with self._lock, closing(self._connect()) as conn:
+            row = conn.execute("SELECT message FROM slack_pages WHERE incident_id = ? AND channel = ?",
+                               (incident_id, channel)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def update(self, incident_id: str, channel: str, message: dict[str, Any]) -> None:
+        with self._lock, closing(self._connect()) as conn:
+            conn.execute("UPDATE slack_pages SET message = ? WHERE incident_id = ? AND channel = ?",
+                         (json.dumps(message), incident_id, channel))
+
     def remember(self, incident_id: str, channel: str, ts: str, message: dict[str, Any]) -> None:
         with self._lock, closing(self._connect()) as conn:
             # The first page is the thread: a repeat page must not move it.
@@ -117,62 +128,69 @@ class SlackAppNotifier(OutboxNotifier):
         alert = row.alert
         assert alert is not None  # app rows are never adopted from the webhook's legacy outbox
         message = build_message(alert)
-        if self.buttons and alert.kind == "open" and alert.awaiting_approval:
+        buttons = self.buttons and alert.awaiting_approval and alert.kind in ("open", "repage")
+        if buttons and alert.kind == "open":
             message["blocks"] = [*message.get("blocks", []), decision_buttons(alert.incident_id)]
-        return {"kind": alert.kind, "incident_id": alert.incident_id, "message": message}
-
-    def note(self, incident_id: str, text: str) -> None:
-        """A decision taken on the incident: said in the page's thread, and the page's buttons replaced by it."""
-        for channel, ts, page in self.threads.pages(incident_id):
-            self._client.chat_postMessage(channel=channel, thread_ts=ts, text=escape(text, 2900))
-            blocks = [b for b in page.get("blocks", []) if b.get("block_id") != DECISION_BLOCK]
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(text, 2900)}]})
-            self._client.chat_update(channel=channel, ts=ts, text=page.get("text", text), blocks=blocks,
-                                     attachments=page.get("attachments"))
+        return {"kind": alert.kind, "incident_id": alert.incident_id, "message": message,
+                "status": status_line(alert), "buttons": buttons}
 
     def scrub(self, text: str) -> str:
         return text.replace(self._token, "<bot token>") if self._token else text
 
     def _deliver(self, lane: Lane, channel: str, request: dict[str, Any]) -> Outcome:
-        kind, incident_id, message = request["kind"], request["incident_id"], request["message"]
-        page = self.threads.page_of(incident_id, channel)
+        message = request["message"]
+        page = self.threads.page_of(request["incident_id"], channel)
         try:
-            return self._post(channel, kind, incident_id, page, message)
+            return self._post(channel, request, page, message)
         except SlackApiError as exc:
             if _error(exc) in _UNPARSEABLE and set(message) - {"text"}:
                 # A message Slack cannot parse would block its lane forever; the plain text always parses.
                 try:
-                    return self._post(channel, kind, incident_id, page, {"text": message.get("text", "")})
+                    return self._post(channel, request, page, {"text": message.get("text", "")})
                 except SlackApiError as again:
                     exc = again
             return self._failure(lane, exc)
         except Exception as exc:
             return Outcome(False, f"Slack API unreachable: {self.scrub(str(exc)) or type(exc).__name__}")
 
-    def _post(self, channel: str, kind: str, incident_id: str, page: str | None,
-              message: dict[str, Any]) -> Outcome:
-        if kind == "open" or page is None:  # a resolve whose page never went out stands on its own
+    def _post(self, channel: str, request: dict[str, Any], page: str | None, message: dict[str, Any]) -> Outcome:
+        kind, incident_id = request["kind"], request["incident_id"]
+        if kind == "open" or page is None:  # a later alert whose page never went out stands on its own
             answer = self._client.chat_postMessage(channel=channel, **message)
             if kind == "open":
                 self.threads.remember(incident_id, channel, answer["ts"], message)
-        elif kind == "repage":  # in the thread, and shown in the channel: a repeat must be seen
-            self._client.chat_postMessage(channel=channel, thread_ts=page, reply_broadcast=True, **message)
-        else:
-            self._client.chat_postMessage(channel=channel, thread_ts=page, **message)
-            self._mark_page_resolved(channel, page, message)
+            return Outcome(True)
+        # In the thread; a repeat page is shown in the channel too: it must be seen.
+        self._client.chat_postMessage(channel=channel, thread_ts=page, reply_broadcast=kind == "repage", **message)
+        if request.get("status"):  # the page itself says what happened since: decided, did not help, resolved
+            self._edit_page(incident_id, channel, page, request["status"], buttons=bool(request.get("buttons")),
+                            resolved=message if kind == "resolved" else None)
         return Outcome(True)
 
-    def _mark_page_resolved(self, channel: str, ts: str, resolved: dict[str, Any]) -> None:
-        """The page itself says it is over, so nobody acts on a stale page scrolled back to. Best effort: the
-        resolve is already in the thread, and failing here would post it there again on the retry."""
-        text = resolved.get("text", "resolved")
+    def _edit_page(self, incident_id: str, channel: str, ts: str, status: str, *, buttons: bool,
+                   resolved: dict[str, Any] | None) -> None:
+        """The page updated in place, so nobody acts on a stale page scrolled back to: its status lines so far, the
+        buttons only while a proposal waits, green once resolved. Best effort: the news is already in the thread,
+        and failing here would post it there again on the retry."""
+        page = self.threads.page(incident_id, channel) or {}
+        lines = [*page.get(STATUS_KEY, []), status]
+        base = resolved or page
+        blocks = [b for b in base.get("blocks") or [] if b.get("block_id") != DECISION_BLOCK]
+        blocks.append({"type": "context", "block_id": "aiops_status",
+                       "elements": [{"type": "mrkdwn", "text": "\n".join(lines)[-2900:]}]})
+        if buttons:
+            blocks.append(decision_buttons(incident_id))
+        attachments = page.get("attachments")
+        if resolved is not None:
+            attachments = [{"color": RESOLVED_COLOUR, "fallback": resolved.get("text", ""),
+                            "blocks": (resolved.get("attachments") or [{}])[0].get("blocks", [])}]
+        text = base.get("text") or status
         try:
-            self._client.chat_update(channel=channel, ts=ts, text=text, blocks=resolved.get("blocks"),
-                                     attachments=[{"color": RESOLVED_COLOUR, "fallback": text,
-                                                   "blocks": (resolved.get("attachments") or [{}])[0].get("blocks",
-                                                                                                         [])}])
+            self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks, attachments=attachments)
         except Exception as exc:
-            log.warning("could not mark the Slack page %s resolved: %s", ts, self.scrub(str(exc)))
+            log.warning("could not update the Slack page %s: %s", ts, self.scrub(str(exc)))
+            return
+        self.threads.update(incident_id, channel, {**page, STATUS_KEY: lines})
 
     def _failure(self, lane: Lane, exc: SlackApiError) -> Outcome:
         response, error = exc.response, _error(exc)
@@ -187,6 +205,18 @@ class SlackAppNotifier(OutboxNotifier):
 
 
 DECISION_BLOCK = "aiops_decision"
+STATUS_KEY = "_aiops_status"  # kept with the stored page: the status lines it shows so far
+REASON_VIEW, REASON_BLOCK, REASON_INPUT = "aiops_reject_reason", "aiops_reason", "reason"
+
+
+def reason_modal(incident_id: str, metadata: str) -> dict[str, Any]:
+    """Reject's dialog: one optional line of reason; `private_metadata` carries what the submission needs back."""
+    return {"type": "modal", "callback_id": REASON_VIEW, "private_metadata": metadata,
+            "title": {"type": "plain_text", "text": "Reject the proposal"},
+            "submit": {"type": "plain_text", "text": "Reject"}, "close": {"type": "plain_text", "text": "Cancel"},
+            "blocks": [{"type": "input", "block_id": REASON_BLOCK, "optional": True,
+                        "label": {"type": "plain_text", "text": f"Why reject the proposal for {incident_id[:40]}?"},
+                        "element": {"type": "plain_text_input", "action_id": REASON_INPUT, "max_length": 500}}]}
 
 
 def decision_buttons(incident_id: str) -> dict[str, Any]:

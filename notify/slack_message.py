@@ -13,7 +13,7 @@ from typing import Any
 
 from notify.base import Alert, duration
 
-__all__ = ["RESOLVED_COLOUR", "TIER_COLOURS", "TIER_NAMES", "build_message", "escape"]
+__all__ = ["RESOLVED_COLOUR", "TIER_COLOURS", "TIER_NAMES", "build_message", "decision_message", "escape", "status_line"]
 
 TIER_NAMES = {0: "Tier 0 — EMERGENCY", 1: "Tier 1 — CRITICAL", 2: "Tier 2 — WARNING"}
 TIER_COLOURS = {0: "#D00000", 1: "#E8590C", 2: "#F2C744"}
@@ -45,6 +45,8 @@ def build_message(alert: Alert) -> dict[str, Any]:
     clients show only it); the headline block repeats its first line and a
     coloured attachment carries the details, recovery action first.
     """
+    if alert.kind == "decided":
+        return decision_message(alert)
     text = _fallback_text(alert)
     colour = RESOLVED_COLOUR if alert.kind == "resolved" else TIER_COLOURS[alert.tier]
     details = _resolved_blocks(alert) if alert.kind == "resolved" else _alert_blocks(alert)
@@ -53,6 +55,23 @@ def build_message(alert: Alert) -> dict[str, Any]:
         "blocks": [_section(_headline(alert))],
         "attachments": [{"color": colour, "fallback": text, "blocks": details}],
     }
+
+
+def decision_message(alert: Alert) -> dict[str, Any]:
+    """A person approved or rejected: one line (ours), no mention, for the page's thread or the channel."""
+    text = f":ballot_box_with_check: {escape(alert.decision or 'decided', 1000)}"
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def status_line(alert: Alert) -> str:
+    """The line a page edited in place gains: what happened to the incident since it was paged."""
+    if alert.kind == "decided":
+        return escape(alert.decision or "decided", 1000)
+    if alert.kind == "resolved":
+        return f"Resolved after {_took(alert)}" + _verified(alert)
+    if alert.verification:  # a repage after an action's watch: the action did not help
+        return f"{escape(alert.verification, 300)} — re-paged {TIER_NAMES[alert.tier]}"
+    return ""
 
 
 def _headline(alert: Alert) -> str:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from agent.monitor.models import CycleReport, MonitorEvent
+from agent.monitor.models import CycleReport, MonitorEvent, alert_for
 from agent.monitor.records import Incident
 from agent.monitor.signals import Skips
 from notify.base import Alert, DeliveryResult, Notifier
@@ -60,6 +60,17 @@ class Announcer:
             skips.add(f"{name} post queued, sent on a later cycle: {result.detail}", inc.id)
         self._check_notifier(report)
         return result
+
+    async def decision(self, inc: Incident, line: str, decided_at: float | None) -> DeliveryResult | None:
+        """A person approved or rejected (terminal or Slack): every destination hears it through its outbox, in order
+        after the page — the Slack page is edited to say so, PagerDuty acknowledges. Best effort, like a page."""
+        alert = alert_for("decided", inc).model_copy(update={
+            "decision": line, "awaiting_approval": False, "dedup_key": f"{inc.id}@{decided_at!r}:decided"})
+        try:
+            return await asyncio.to_thread(self.notifier.notify, alert)
+        except Exception as exc:
+            log.warning("%s: the decision on %s was not handed over: %s", self.notifier.name, inc.id, exc)
+            return None
 
     def _check_notifier(self, report: CycleReport) -> None:
         error = self.notifier.config_error

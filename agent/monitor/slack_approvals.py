@@ -32,12 +32,23 @@ def approvers_from(table: dict[str, Any]) -> frozenset[str]:
     return frozenset(a.strip() for a in approvers)
 
 
+def require_other_from(table: dict[str, Any]) -> bool:
+    """`[slack] require_other_approver = true`: nobody approves an action they requested (see `requested_by`)."""
+    value = table.get("require_other_approver", False)
+    if not isinstance(value, bool):
+        raise ConfigError("invalid setting slack.require_other_approver: true or false")
+    return value
+
+
 class SlackApprovals:
     def __init__(self, monitor: Any, session: ToolSession, approvers: frozenset[str],
-                 tell: Callable[[Any, str], None], note: Callable[[str, str], None] | None = None) -> None:
+                 tell: Callable[[Any, str], None], *, require_other: bool = False,
+                 ask_reason: Callable[[Any], bool] | None = None, sandbox: bool = False) -> None:
         self.monitor, self.session, self.approvers = monitor, session, approvers
         self.tell = tell  # (click, text): only the clicker sees it
-        self.note = note  # (incident id, text): in the page's thread, for everyone
+        self.require_other = require_other  # [slack] require_other_approver: nobody approves their own request
+        self.ask_reason = ask_reason  # (click) -> whether Reject's reason dialog opened
+        self.sandbox = sandbox  # nothing evaluates the sandbox's alarms: a fix that worked clears its alarm here
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -57,78 +68,116 @@ class SlackApprovals:
         except Exception as exc:  # a click must never take the monitor down
             log.exception("Slack decision on %s failed", click.incident_id)
             reply = f"Nothing done: {type(exc).__name__}: {exc}"
-        await asyncio.to_thread(self.tell, click, reply)
+        if reply:
+            await asyncio.to_thread(self.tell, click, reply)
         return reply
 
     async def _decide(self, click: Any, who: str) -> str:
         incident = self.monitor.incident(click.incident_id)  # ApprovalError for an unknown id
         if click.user not in self.approvers:
-            self._audit_refusal(incident, who)
+            self._audit(incident, who, "refused", f"{who} is not a Slack approver ([slack] approvers in aiops.toml)")
             return (f"You are not an approver for {incident.id}; nothing was done. "
                     "Approvers are listed in aiops.toml under [slack] approvers.")
+        self._waiting(incident)  # says why nothing runs: resolved, decided, expired
         if click.decision == "reject":
-            self.monitor.reject(incident.id, reason="rejected in Slack", by=who)
-            self._announce(incident, f"{incident.id}: proposal rejected in Slack by {who}")
-            return f"Rejected the proposal for {incident.id}."
+            return await self._reject(click, incident, who)
+        requester = requested_by(self.monitor, incident) if self.require_other else None
+        if requester == who:
+            self._audit(incident, who, "refused", f"{who} requested this action; [slack] require_other_approver "
+                                                  "wants another approver")
+            return (f"You requested this action on {incident.id} (you approved the step before it), and "
+                    "[slack] require_other_approver is on: another approver must approve it. Nothing was done.")
         proposal = self.monitor.approve(incident.id, by=who)
         outcome = await self.session.call(proposal.tool, proposal.arguments,
                                           confirmer=exact_confirmer(proposal.tool, incident.instance_id),
                                           on_behalf_of=who)
         self.monitor.record_action(incident.id, outcome, by=who)
         what = proposal.describe(incident.name)
-        line = f"{incident.id}: approved in Slack by {who}: {what} → {outcome.status}" + (
-            f" ({outcome.message})" if outcome.message else "")
-        self._announce(incident, line)
-        return f"Approved: {what} → {outcome.status}" + (f" ({outcome.message})" if outcome.message else "")
+        tail = f"{what} → {outcome.status}" + (f" ({outcome.message})" if outcome.message else "")
+        await self._announce(incident, f"{incident.id}: approved in Slack by {who}: {tail}")
+        if outcome.status != "ok":  # a guard (read-only, protected, blast radius) said no, as in the terminal
+            return f"Approved, but nothing changed: {tail}"
+        await self._sandbox_recovers(incident, proposal.tool)
+        return f"Approved: {tail}"
 
-    def _announce(self, incident: Any, line: str) -> None:
+    async def _sandbox_recovers(self, incident: Any, tool: str) -> None:
+        """As the terminal's `approve` does in the sandbox: play AWS, the fix worked and the alarm clears."""
+        facts = self.session.catalog.get(tool)
+        if not self.sandbox or facts is None or facts.end_state != "running":
+            return
+        from utils.sandbox import clear_alarm_named
+
+        try:
+            await asyncio.to_thread(clear_alarm_named, None, incident.alarm)
+        except Exception:  # a synthetic signal (a status check with no alarm) has nothing to clear
+            return
+        self.monitor.announcer.emit(None, MonitorEvent(kind="decided", incident_id=incident.id, tier=incident.tier,
+                                                       message=f"(sandbox) {incident.alarm} returns to OK; the "
+                                                               "monitor posts the resolve next cycle"))
+
+    async def _reject(self, click: Any, incident: Any, who: str) -> str:
+        if click.reason is None and self.ask_reason is not None and await asyncio.to_thread(self.ask_reason, click):
+            return ""  # the dialog is open; its submission comes back as a click with the reason
+        reason = (click.reason or "").strip()
+        self.monitor.reject(incident.id, reason=reason or "rejected in Slack", by=who)
+        self._audit(incident, who, "rejected", f"rejected in Slack: {reason or 'no reason given'}")
+        await self._announce(incident, f"{incident.id}: proposal rejected in Slack by {who}"
+                             + (f": {reason}" if reason else ""))
+        return f"Rejected the proposal for {incident.id}." + (f" Reason: {reason}" if reason else "")
+
+    def _waiting(self, incident: Any) -> Any:
+        """The pending approval, or ApprovalError saying why there is nothing to decide (before a dialog opens)."""
+        if incident.status == "resolved":
+            raise ApprovalError(f"{incident.id} is resolved; its proposal is withdrawn")
+        approval = self.monitor.store.approval(incident.seq)
+        if approval is None:
+            raise ApprovalError(f"{incident.id} has no proposal waiting for a decision")
+        if approval.status != "pending":
+            who = f" by {approval.decided_by}" if approval.decided_by else ""
+            raise ApprovalError(f"{incident.id}: the proposal is already {approval.status}{who}")
+        if approval.expires_at is not None and approval.expires_at <= self.monitor.store.clock():
+            raise ApprovalError(f"{incident.id}: the proposal expired (no decision within the approval TTL)")
+        return approval
+
+    async def _announce(self, incident: Any, line: str) -> None:
+        """The terminal's panel, and every destination: the Slack page edited, PagerDuty acknowledged."""
         self.monitor.announcer.emit(None, MonitorEvent(kind="decided", incident_id=incident.id, tier=incident.tier,
                                                        message=line))
-        if self.note is not None:
-            try:
-                self.note(incident.id, line)
-            except Exception as exc:
-                log.warning("could not post the decision in the page's thread: %s", exc)
+        approval = self.monitor.store.approval(incident.seq)
+        await self.monitor.announcer.decision(self.monitor.incident(incident.id), line,
+                                              approval.decided_at if approval else None)
 
-    def _audit_refusal(self, incident: Any, who: str) -> None:
+    def _audit(self, incident: Any, who: str, decision: str, outcome: str) -> None:
         audit = getattr(self.monitor, "audit", None)
         proposal = incident.proposal
         if audit is None or proposal is None:
             return
         target = [{"instance_id": incident.instance_id, "name": incident.name}] if incident.instance_id else []
-        audit.record(tool=proposal.tool, targets=target, arguments=proposal.arguments, decision="refused",
-                     outcome=f"{who} is not a Slack approver ([slack] approvers in aiops.toml)", caller=who)
+        audit.record(tool=proposal.tool, targets=target, arguments=proposal.arguments, decision=decision,
+                     outcome=outcome, caller=who)
+
+
+def requested_by(monitor: Any, incident: Any) -> str:
+    """Who asked for the action now waiting. The monitor proposes on its own ("monitor"), so any approver may
+    approve its first proposal; the fallback after an action that did not help was asked for by whoever approved
+    that action (the incident's last `approved` event), and with require_other_approver someone else decides it."""
+    history = monitor.store.history_of(incident.id)
+    approved = [e.actor for e in (history.timeline if history else []) if e.kind == "approved"]
+    return approved[-1] if approved else "monitor"
 
 
 async def listen_for_clicks(monitor: Any, session: ToolSession, settings: Any) -> Any | None:
     """Socket Mode on, when both Slack tokens are set; returns the connection (`.close()` it) or None."""
     if settings.slack_app_token is None or settings.slack_bot_token is None:
         return None
-    from notify.slack_app import SlackAppNotifier
     from notify.slack_socket import SlackClicks
 
     approvers = approvers_from(settings.slack)
-    app = _destination(monitor.notifier, SlackAppNotifier)
     approvals = SlackApprovals(monitor, session, approvers, tell=lambda _click, _text: None,
-                               note=app.note if app is not None else None)
+                               require_other=require_other_from(settings.slack), sandbox=bool(settings.sandbox))
     clicks = SlackClicks(settings.slack_app_token.get_secret_value(), settings.slack_bot_token.get_secret_value(),
                          settings.slack_api_url, approvals.on_click)
-    approvals.tell = clicks.tell
+    approvals.tell, approvals.ask_reason = clicks.tell, clicks.ask_reason
     approvals.attach(asyncio.get_running_loop())
     await asyncio.to_thread(clicks.start)  # apps.connections.open and the websocket handshake
     return clicks
-
-
-def _destination(notifier: Any, kind: type) -> Any | None:
-    """The destination of `kind` inside whatever wraps it (metrics, fan-out)."""
-    seen = notifier
-    for _ in range(4):
-        if isinstance(seen, kind):
-            return seen
-        for inner in getattr(seen, "destinations", None) or []:
-            if isinstance(inner, kind):
-                return inner
-        seen = getattr(seen, "inner", None)
-        if seen is None:
-            return None
-    return None

@@ -226,7 +226,7 @@ async def _reject(ctx: CommandContext, rest: str) -> None:
     if not rest:
         ctx.terminal.error("which incident? reject INC-1 [reason]")
         return
-    ctx.monitor.reject(rest)
+    await ctx.monitor.reject(rest)
 
 
 @command("incidents", "incidents [N | INC-n]")

@@ -143,6 +143,8 @@ class MonitorControls:
             outcome = await self.session.call(proposal.tool, proposal.arguments,
                                                      confirmer=self.terminal.confirm)
         monitor.record_action(incident_id.upper(), outcome)
+        await self._tell_destinations(incident_id.upper(), f"approved in the terminal: "
+                                      f"{proposal.describe(monitor.incident(incident_id.upper()).name)} → {outcome.status}")
         if outcome.data:
             self.terminal.print(render_result(outcome.tool, outcome.data))
         else:
@@ -171,7 +173,7 @@ class MonitorControls:
             return
         self.terminal.info(f"(sandbox) {inc.alarm} returns to OK; the monitor posts the resolve next cycle")
 
-    def reject(self, rest: str) -> None:
+    async def reject(self, rest: str) -> None:
         from agent.monitor.records import ApprovalError
 
         incident_id, _, reason = rest.partition(" ")
@@ -181,6 +183,15 @@ class MonitorControls:
             self.terminal.error(str(exc))
             return
         self.terminal.print(f"{incident_id.upper()} rejected" + (f": {reason.strip()}" if reason else ""))
+        await self._tell_destinations(incident_id.upper(), "proposal rejected in the terminal"
+                                      + (f": {reason.strip()}" if reason.strip() else ""))
+
+    async def _tell_destinations(self, incident_id: str, what: str) -> None:
+        """A decision taken here reaches the pages too: the Slack page edited, PagerDuty acknowledged."""
+        monitor = self._ensure()
+        approval = monitor.store.approval(incident_id)
+        await monitor.announcer.decision(monitor.incident(incident_id), f"{incident_id}: {what}",
+                                         approval.decided_at if approval else None)
 
     def queue(self) -> None:
         items = self._ensure().queue()

@@ -1,5 +1,5 @@
-"""A Slack Web API stand-in on loopback: chat.postMessage, chat.update, chat.postEphemeral and
-apps.connections.open (for Socket Mode), as slack_sdk's WebClient calls them.
+"""A Slack Web API stand-in on loopback: chat.postMessage, chat.update, chat.postEphemeral, views.open (a
+trigger id once) and apps.connections.open (for Socket Mode), as slack_sdk's WebClient calls them.
 
 It keeps a channel's messages with their threads and edits, answers Slack's own errors
 (`invalid_auth`, `channel_not_found`, `ratelimited` with Retry-After), and can be scripted to fail
@@ -33,11 +33,14 @@ class Message:
 
 
 class FakeSlackApi:
-    def __init__(self, channels: tuple[str, ...] = ("C0ALERTS", "C0TIER0")) -> None:
+    def __init__(self, channels: tuple[str, ...] = ("C0ALERTS", "C0TIER0"), port: int = 0) -> None:
+        self.port = port
         self.channels = set(channels)
         self.messages: list[Message] = []
         self.calls: list[str] = []
         self.ephemeral: list[dict[str, Any]] = []  # chat.postEphemeral bodies: what one person was told
+        self.views: list[dict[str, Any]] = []  # views.open bodies: the modals opened (each with its trigger_id)
+        self.triggers: set[str] = set()  # trigger ids a click handed out (the socket stand-in adds them)
         self.socket_url: str | None = None  # what apps.connections.open hands out (a Socket Mode stand-in)
         self._failures: deque[tuple[str, int, str, dict[str, str]]] = deque()
         self._ts = itertools.count(1)
@@ -45,7 +48,7 @@ class FakeSlackApi:
         self._server: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> FakeSlackApi:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
@@ -85,6 +88,14 @@ class FakeSlackApi:
                 return 200, {"ok": True, "url": self.socket_url}, {}
             if auth != f"Bearer {TOKEN}":
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
+            if method == "views.open":  # Slack accepts a trigger once, from a real click
+                trigger = body.get("trigger_id")
+                if trigger not in self.triggers:
+                    return 200, {"ok": False, "error": "invalid_trigger_id" if trigger else "missing_trigger_id"}, {}
+                self.triggers.discard(trigger)
+                view = body.get("view") if isinstance(body.get("view"), dict) else json.loads(body.get("view") or "{}")
+                self.views.append({"trigger_id": trigger, "view": view})
+                return 200, {"ok": True, "view": {"id": f"V{len(self.views):04d}", **view}}, {}
             if method == "chat.postEphemeral":
                 self.ephemeral.append(body)
                 return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}

@@ -104,6 +104,7 @@ class FakeSlackWebhook:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._arrived = 0
+        self.port = 0  # ephemeral; a fixed one for a by-hand run (tests/notify/run_stand_ins.py)
         # Called as on_request(n, phase) for the n-th POST (1-based): phase "arrived" before it is
         # answered (Slack has it, the sender does not know yet), "answered" once the reply is out.
         self.on_request: Callable[[int, str], None] | None = None
@@ -111,7 +112,7 @@ class FakeSlackWebhook:
     # -- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> FakeSlackWebhook:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="fake-slack", daemon=True

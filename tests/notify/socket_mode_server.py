@@ -1,6 +1,7 @@
 """A Socket Mode stand-in: the websocket server Slack hands an app through apps.connections.open.
 
-It says hello on connect, sends `interactive` envelopes (block_actions: a button click) when told,
+It says hello on connect, sends `interactive` envelopes (block_actions: a button click; view_submission: a
+modal submitted) when told,
 and records each ack with the time it took, so a test can check the 3-second rule Slack enforces.
 """
 
@@ -16,7 +17,8 @@ from websockets.sync.server import ServerConnection, serve
 
 
 class FakeSocketMode:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self._connections: list[ServerConnection] = []
         self._sent: dict[str, float] = {}
         self.acks: dict[str, float] = {}  # envelope id -> seconds from sending it to its ack
@@ -25,7 +27,7 @@ class FakeSocketMode:
         self._server = None
 
     def __enter__(self) -> FakeSocketMode:
-        self._server = serve(self._serve, "127.0.0.1", 0)
+        self._server = serve(self._serve, "127.0.0.1", self.port)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -66,16 +68,33 @@ class FakeSocketMode:
             return self._changed.wait_for(lambda: bool(self._connections), timeout)
 
     def click(self, user: str, action_id: str, value: str, channel: str = "C0ALERTS",
-              message_ts: str | None = None) -> str:
-        """A person pressed a button on a message; returns the envelope id."""
+              message_ts: str | None = None, api: Any = None) -> str:
+        """A person pressed a button on a message; returns the envelope id. With `api` (the Web API stand-in),
+        the click's trigger id is one it will accept for views.open."""
         envelope = f"env-{next(self._ids)}"
+        trigger = f"{next(self._ids)}.trigger.{user}"
+        if api is not None:
+            api.triggers.add(trigger)
         payload: dict[str, Any] = {
-            "type": "block_actions", "user": {"id": user, "username": user.lower()},
+            "type": "block_actions", "user": {"id": user, "username": user.lower()}, "trigger_id": trigger,
             "team": {"id": "T000TEST"}, "channel": {"id": channel},
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
             "actions": [{"action_id": action_id, "block_id": "aiops_decision", "type": "button", "value": value,
                          "action_ts": f"{time.time():.6f}"}],
         }
+        return self._send(envelope, payload)
+
+    def submit(self, user: str, view: dict[str, Any], values: dict[str, dict[str, str | None]]) -> str:
+        """A person submitted a modal that was opened (`view` as views.open got it); `values` block -> action ->
+        typed text. Returns the envelope id."""
+        envelope = f"env-{next(self._ids)}"
+        state = {block: {action: {"type": "plain_text_input", "value": text} for action, text in fields.items()}
+                 for block, fields in values.items()}
+        payload = {"type": "view_submission", "user": {"id": user, "username": user.lower()},
+                   "team": {"id": "T000TEST"}, "view": {**view, "id": "V0001", "state": {"values": state}}}
+        return self._send(envelope, payload)
+
+    def _send(self, envelope: str, payload: dict[str, Any]) -> str:
         message = {"envelope_id": envelope, "type": "interactive", "accepts_response_payload": False,
                    "payload": payload}
         with self._changed:

@@ -470,6 +470,8 @@ def test_monitor_once_json_across_processes(estate, slack):
     kinds = {i["alarm"]: [e["kind"] for e in i["timeline"]][:4] for i in timeline}
     assert kinds["worker-1-status-check-failed"][:3] == ["opened", "diagnosed", "notified"]
     assert kinds["web-server-cpu-high"] == ["opened", "diagnosed", "evidence", "notified"]
+    sent = {"Slack webhook": {"state": "sent", "sent": ["open"], "waiting": [], "last_error": None}}
+    assert all(i["notified"] == sent for i in timeline)  # each destination's delivery state
 
 
 @pytest.mark.e2e
