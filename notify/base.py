@@ -8,7 +8,7 @@ deliver now keeps the alert in the outbox (notify/outbox.py) under its own desti
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -34,6 +34,9 @@ class Alert(BaseModel):
     # Whether an action worked: "recovered 3m 10s after reboot" on a resolve, "action did not help: …" on the
     # page one tier higher. Ours (built from stored facts), never alarm text.
     verification: str | None = None
+    # What was gathered when the incident opened (DESIGN.md `evidence`: metric, logs, status, left_out);
+    # rendered by each destination with notify/evidence_text.py. Log lines in it are untrusted.
+    evidence: dict[str, Any] = Field(default_factory=dict)
     # The same alert handed over twice (after a crash) carries the same key, and the outbox sends it
     # once; None (a repeat page) is never folded into an earlier send. Set by whoever makes the alert.
     dedup_key: str | None = None

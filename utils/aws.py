@@ -67,6 +67,10 @@ class AwsClients:
         return self._client("logs")
 
     @cached_property
+    def tagging(self):
+        return self._client("resourcegroupstaggingapi")  # Name/env tags of non-EC2 resources, in batches
+
+    @cached_property
     def ce(self):
         return self._client("ce", "us-east-1")  # Cost Explorer is a global service served from us-east-1
 
