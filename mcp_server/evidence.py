@@ -57,7 +57,7 @@ def gather(clients, alarm: str, *, minutes: int = DEFAULT_MINUTES, seconds: floa
         parts["logs"] = lambda: mapped_logs(clients, rtype, rid, log_groups or {}, minutes, end)
     if rtype == EC2:
         parts["status"] = lambda: status_checks(clients.ec2, rid)
-    found, left_out = run_parts(parts, seconds - (time.monotonic() - started))
+    found, left_out = run_parts(parts, seconds - (time.monotonic() - started), seconds)
     if not raw.get("MetricName"):
         left_out.insert(0, "metric: the alarm has no single metric (metric math or composite)")
     return AlarmEvidence(alarm=raw["AlarmName"], resource_type=rtype, resource_id=None if rtype == "cloudwatch:alarm"
@@ -66,7 +66,8 @@ def gather(clients, alarm: str, *, minutes: int = DEFAULT_MINUTES, seconds: floa
                          seconds=round(time.monotonic() - started, 3))
 
 
-def run_parts(parts: dict[str, Callable[[], Any]], budget: float) -> tuple[dict[str, Any], list[str]]:
+def run_parts(parts: dict[str, Callable[[], Any]], budget: float,
+              total: float | None = None) -> tuple[dict[str, Any], list[str]]:
     """Run every part at once; what is not back when the budget is spent is left out, not waited for.
 
     A late part's thread finishes on its own (a boto3 call cannot be cancelled; AIOPS_AWS_TIMEOUT bounds it).
@@ -81,7 +82,7 @@ def run_parts(parts: dict[str, Callable[[], Any]], budget: float) -> tuple[dict[
     left_out: list[str] = []
     for future, name in futures.items():
         if future not in done:
-            left_out.append(f"{name}: not back within the {budget:.1f} s evidence budget")
+            left_out.append(f"{name}: not back within the {total or budget:g} s evidence budget")
         elif future.exception() is not None:
             left_out.append(f"{name}: {describe(future.exception())}")
         elif future.result() is not None:
