@@ -33,8 +33,8 @@ def id_of_arn(rtype: str, arn: str) -> str | None:
     `…:targetgroup/web/73e2` -> `targetgroup/web/73e2`; `…:service/prod/api` -> `prod/api`.
     """
     parts = arn.split(":", 5)
-    if len(parts) < 6:
-        return None
+    if len(parts) < 6 or rtype not in TAGGING_TYPES or parts[2] != TAGGING_TYPES[rtype].split(":")[0]:
+        return None  # another service's ARN: an SQS queue's id is the ARN's whole tail, so the service must match
     rest = parts[5]
     if rtype == "rds:db-instance":
         return rest.removeprefix("db:") if rest.startswith("db:") else None

@@ -198,3 +198,19 @@ def test_a_role_without_tag_permission_still_gets_its_alarms(aws_env):
         tagging = boto3.client("resourcegroupstaggingapi", endpoint_url=broken.url, region_name=REGION)
         listing = resource_tags.tag_resources(tagging, cloudwatch.list_alarms(client(aws_env.url, "cloudwatch")))
     assert len(listing.alarms) == 3 and all(a.resource_name is None for a in listing.alarms)
+
+
+def test_an_arn_names_a_resource_only_of_its_own_service():
+    from mcp_server.resource_tags import id_of_arn
+
+    rds = "arn:aws:rds:us-east-1:123456789012:db:orders-db"
+    assert id_of_arn("rds:db-instance", rds) == "orders-db"
+    assert id_of_arn("sqs:queue", rds) is None  # a queue's id is its ARN's whole tail: only for SQS ARNs
+    assert id_of_arn("sqs:queue", "arn:aws:sqs:us-east-1:123456789012:jobs") == "jobs"
+    assert id_of_arn("lambda:function", "arn:aws:lambda:us-east-1:1:function:resize:live") == "resize"
+    assert id_of_arn("elb:target-group", "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/73e2") == \
+        "targetgroup/web/73e2"
+    assert id_of_arn("elb:load-balancer", "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/50dc") == \
+        "app/web/50dc"
+    assert id_of_arn("dynamodb:table", "arn:aws:dynamodb:us-east-1:1:table/carts") == "carts"
+    assert id_of_arn("ecs:service", "arn:aws:ecs:us-east-1:1:service/prod/api") == "prod/api"
