@@ -127,6 +127,13 @@ def evidence_line(evidence: dict[str, Any]) -> str | None:
     return None
 
 
+def answered_by_evidence(inc: Incident) -> bool:
+    """The read proposal was not run: the alarm's own metric in the evidence (get_alarm_evidence's, which
+    names its namespace) answers it, one metric read per incident (agent/monitor/respond.py)."""
+    metric = (inc.evidence or {}).get("metric") or {}
+    return bool(inc.proposal and inc.proposal.tool == "get_metric_statistics" and metric.get("namespace"))
+
+
 def evidence_of(data: dict[str, Any] | None) -> dict[str, Any]:
     """get_alarm_evidence's result as the incident's `evidence` (DESIGN.md): metric, logs, status, left_out."""
     return {k: data[k] for k in ("metric", "logs", "status", "left_out") if (data or {}).get(k)}
@@ -191,7 +198,8 @@ def alert_for(kind: str, inc: Incident, ran: ToolOutcome | None = None) -> Alert
         text = f"{text} — waiting for approval ({inc.id})"
     elif proposal:  # a read: run at diagnosis, nothing to approve
         found = evidence_line(inc.evidence)
-        text = f"{text} — read-only, ran at once" + (f": {found}" if found else "")
+        how = "read-only, answered by the alarm's own metric" if answered_by_evidence(inc) else "read-only, ran at once"
+        text = f"{text} — {how}" + (f": {found}" if found else "")
     ec2 = resource_type(inc) == "ec2:instance"
     return Alert(kind=kind, tier=inc.tier, incident_id=inc.id, alarm=inc.alarm,
                  resource_name=inc.name if ec2 else where(inc), resource_id=inc.instance_id if ec2 else None,

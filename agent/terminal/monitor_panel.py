@@ -21,7 +21,7 @@ WARNING_KINDS = {"notify_error", "config_error", "skipped"}
 
 def opened_lines(inc) -> list[str]:
     """A new incident's panel, recovery first: the proposal, then the evidence, then the SOP."""
-    from agent.monitor.models import evidence_line, where
+    from agent.monitor.models import answered_by_evidence, evidence_line, where
     from notify.evidence_text import evidence_lines
 
     proposal = inc.proposal.describe(inc.name) if inc.proposal else "none"
@@ -31,7 +31,9 @@ def opened_lines(inc) -> list[str]:
         lines += ["steps     (from the SOP; nothing runs, nothing to approve)"]
         lines += [f"  {n}. {step}" for n, step in enumerate(inc.proposal.steps, 1)]
     elif inc.proposal and not inc.proposal.mutating:  # a read ran already: show what it found
-        lines += [f"read      {proposal}", f"found     {evidence_line(inc.evidence) or 'nothing'}"]
+        lines += [f"read      {proposal}"] + (["          (answered by the alarm's own metric, in the evidence below)"]
+                                                if answered_by_evidence(inc) else
+                                                [f"found     {evidence_line(inc.evidence) or 'nothing'}"])
         after = ["→ nothing to approve: a read needs none; the SOP's steps come next"]
     else:
         lines += [f"proposal  {proposal}"]

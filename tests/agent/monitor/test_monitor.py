@@ -110,7 +110,8 @@ async def test_first_cycle_opens_tiers_pages_and_proposes_then_dedups(estate, sl
     assert cpu.evidence["metric"]["name"] == "CPUUtilization" and points and max(v for _, v in points) >= 80
     cpu_page = next(t for t in texts if "web-server-cpu-high" in t)
     # The alarm's own metric, gathered as evidence, answers the read: its statistic is the alarm's (Average).
-    assert "read-only, ran at once: CPUUtilization (Average) last hour" in cpu_page and "waiting for approval" not in cpu_page
+    assert "read-only, answered by the alarm's own metric: CPUUtilization (Average) last hour" in cpu_page
+    assert "waiting for approval" not in cpu_page
 
     for later in (again, third):
         assert later.opened == [] and later.notified == [] and later.events == []
