@@ -129,7 +129,7 @@ def alarm_metric(cloudwatch, raw: dict[str, Any], minutes: int, end: datetime) -
                                   for p in points])
 
 
-def mapped_group(rtype: str, rid: str, tags: dict[str, str], mapping: dict[str, str]) -> tuple[str, str] | None:
+def mapped_group(rid: str, tags: dict[str, str], mapping: dict[str, str]) -> tuple[str, str] | None:
     """(log group, where the mapping came from): the resource's own tag first, then aiops.toml's globs."""
     if tags.get(LOG_GROUP_TAG):
         return tags[LOG_GROUP_TAG], f"tag {LOG_GROUP_TAG}"
@@ -144,7 +144,7 @@ def mapped_logs(clients, rtype: str, rid: str, mapping: dict[str, str], minutes:
                 end: datetime) -> EvidenceLogs | None:
     """Error-like lines of the resource's log group; None when no group is mapped to it."""
     tags = tags_of(clients, rtype, rid)
-    where = mapped_group(rtype, rid, tags, mapping)
+    where = mapped_group(rid, tags, mapping)
     if where is None:
         return None
     group, mapped_by = where
