@@ -120,3 +120,15 @@ def test_panel_order_for_an_action_waiting_for_approval():
     assert lines[3] == "evidence  status checks: system ok, instance impaired (running)"
     assert lines[4].strip() == "left out: logs: not back in time"
     assert lines[5].startswith("SOP ") and lines[6].startswith("→ approve INC-4")
+
+
+def test_evidence_seconds_is_read_from_aiops_toml_and_checked(tmp_path):
+    from agent.monitor.models import MonitorOptions
+    from utils.config import ConfigError
+
+    assert MonitorOptions.from_settings(load_settings(home=tmp_path)).evidence_seconds == 2.0
+    (tmp_path / "aiops.toml").write_text("[monitor]\nevidence_seconds = 0.5\n")
+    assert MonitorOptions.from_settings(load_settings(home=tmp_path)).evidence_seconds == 0.5
+    (tmp_path / "aiops.toml").write_text("[monitor]\nevidence_seconds = 0\n")
+    with pytest.raises(ConfigError, match="evidence_seconds must be a number above 0"):
+        MonitorOptions.from_settings(load_settings(home=tmp_path))
