@@ -11,6 +11,7 @@ from utils.config import Settings
 DEFAULT_ATTEMPTS = 3
 # Connecting takes milliseconds when the endpoint is up; most of an attempt's budget is for the answer.
 CONNECT_TIMEOUT_SECONDS = 5
+MAX_POOL_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ def client_config(budget: TimeoutBudget):
         connect_timeout=budget.connect,
         read_timeout=budget.read,
         user_agent_extra="aiops-agent",
+        # Many calls share one client at once (the server's worker threads; a storm's evidence, three parts
+        # per alarm): botocore's 10 would make urllib3 warn and discard connections.
+        max_pool_connections=MAX_POOL_CONNECTIONS,
     )
 
 
