@@ -143,7 +143,8 @@ def mapped_group(rid: str, tags: dict[str, str], mapping: dict[str, str]) -> tup
 def mapped_logs(clients, rtype: str, rid: str, mapping: dict[str, str], minutes: int,
                 end: datetime) -> EvidenceLogs | None:
     """Error-like lines of the resource's log group; None when no group is mapped to it."""
-    tags = tags_of(clients, rtype, rid)
+    # Without aiops.toml globs only the tag matters: ask for the resources that carry it, not the whole type.
+    tags = tags_of(clients, rtype, rid, None if mapping else LOG_GROUP_TAG)
     where = mapped_group(rid, tags, mapping)
     if where is None:
         return None

@@ -95,12 +95,13 @@ def tag_resources(tagging, listing: AlarmList) -> AlarmList:
     return listing
 
 
-def tags_of(clients, rtype: str, rid: str) -> dict[str, str]:
-    """One resource's tags: EC2 from DescribeTags, the rest from the Tagging API (its type's page(s))."""
+def tags_of(clients, rtype: str, rid: str, tag_key: str | None = None) -> dict[str, str]:
+    """One resource's tags: EC2 from DescribeTags, the rest from the Tagging API (its type's page(s);
+    with `tag_key`, only the resources carrying that key: a short answer in a large estate)."""
     if rtype == EC2:
         filters = [{"Name": "resource-id", "Values": [rid]}]
         pages = clients.ec2.get_paginator("describe_tags").paginate(Filters=filters)
         return {t["Key"]: t["Value"] for page in pages for t in page.get("Tags", [])}
     if rtype not in TAGGING_TYPES:
         return {}
-    return fetch_tags(clients.tagging, {rtype}).get((rtype, rid), {})
+    return fetch_tags(clients.tagging, {rtype}, tag_key).get((rtype, rid), {})
