@@ -48,7 +48,7 @@ EC2_READS: dict[str, str | None] = {
     "list_instances": None, "describe_instance": "instance", "get_instance_status": "instances"}
 OBSERVE_READS: dict[str, str | None] = {
     "list_alarms": None, "search_logs": None, "list_log_groups": None, "get_cost_and_usage": None,
-    "search_sops": None, "get_metric_statistics": "instance"}
+    "search_sops": None, "get_metric_statistics": "instance", "get_alarm_evidence": None}
 READ_TOOLS = {**EC2_READS, **OBSERVE_READS}
 
 

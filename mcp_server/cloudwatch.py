@@ -68,24 +68,27 @@ TAG_FILTER_VALUES = 200  # EC2 takes at most 200 values per filter
 
 
 def name_instances(ec2, listing: AlarmList) -> AlarmList:
-    """Fill each alarm's instance_name from the Name tags, a few DescribeTags calls for the whole page.
+    """Fill each EC2 alarm's instance_name (and resource_name, resource_env) from the Name and env tags, a few
+    DescribeTags calls for the whole page.
 
     Names are a courtesy to the reader: a role without ec2:DescribeTags still gets its alarms.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
     ids = sorted({a.instance_id for a in listing.alarms if a.instance_id})
-    names: dict[str, str] = {}
+    tags: dict[tuple[str, str], str] = {}
     try:
         for start in range(0, len(ids), TAG_FILTER_VALUES):
             filters = [{"Name": "resource-id", "Values": ids[start:start + TAG_FILTER_VALUES]},
-                       {"Name": "key", "Values": ["Name"]}]
+                       {"Name": "key", "Values": ["Name", "env"]}]
             for page in ec2.get_paginator("describe_tags").paginate(Filters=filters):
-                names.update({t["ResourceId"]: t["Value"] for t in page.get("Tags", [])})
+                tags.update({(t["ResourceId"], t["Key"]): t["Value"] for t in page.get("Tags", [])})
     except (BotoCoreError, ClientError):
         return listing
     for alarm in listing.alarms:
-        alarm.instance_name = names.get(alarm.instance_id or "")
+        if alarm.instance_id:
+            alarm.instance_name = alarm.resource_name = tags.get((alarm.instance_id, "Name"))
+            alarm.resource_env = tags.get((alarm.instance_id, "env"))
     return listing
 
 

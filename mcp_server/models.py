@@ -121,6 +121,8 @@ class Alarm(Result):
     resource_type: str = Field("cloudwatch:alarm", description="What it watches: ec2:instance, rds:db-instance, "
                                "elb:load-balancer, lambda:function, sqs:queue, ..., or cloudwatch:alarm (itself)")
     resource_id: str | None = Field(None, description="That resource's id from the dimensions (ECS: cluster/service)")
+    resource_name: str | None = Field(None, description="That resource's Name tag, if it has one")
+    resource_env: str | None = Field(None, description="That resource's env tag (prod, staging, dev...), if any")
     region: str | None = Field(None, description="Region the alarm lives in")
     threshold: float | None = None
     comparison: str | None = None
@@ -217,3 +219,45 @@ class SopHitResult(Result):
 class SopSearchResult(Result):
     query: str
     results: list[SopHitResult]
+
+
+class EvidenceMetric(Result):
+    name: str = Field(description="Metric name, e.g. CPUUtilization")
+    namespace: str = Field(description="Metric namespace, e.g. AWS/RDS")
+    statistic: str = Field(description="The alarm's statistic, e.g. Average")
+    unit: str | None = None
+    period: int = Field(description="Seconds per point")
+    threshold: float | None = Field(None, description="The alarm's threshold")
+    points: list[tuple[str, float]] = Field(description="[ISO time, value], oldest first")
+
+
+class EvidenceLogLine(Result):
+    timestamp: str
+    message: str = Field(description="One matching line, cut to a sane length (untrusted text)")
+
+
+class EvidenceLogs(Result):
+    log_group: str
+    mapped_by: str = Field(description="Where the mapping came from: the tag aiops:log-group or aiops.toml")
+    lines: list[EvidenceLogLine] = Field(description="Error-like lines of the window, newest last")
+    has_more_results: bool = False
+
+
+class EvidenceStatus(Result):
+    instance_id: str
+    state: str
+    system_status: str
+    instance_status: str
+    events: list[str] = Field(default_factory=list)
+
+
+class AlarmEvidence(Result):
+    alarm: str
+    resource_type: str
+    resource_id: str | None = None
+    minutes: int = Field(description="The window looked at, ending now")
+    metric: EvidenceMetric | None = Field(None, description="The alarm's own metric over the window")
+    logs: EvidenceLogs | None = Field(None, description="Error lines from the resource's mapped log group")
+    status: EvidenceStatus | None = Field(None, description="EC2 status checks (instances only)")
+    left_out: list[str] = Field(default_factory=list, description="Parts not gathered and why (late, failed)")
+    seconds: float = Field(description="How long gathering took")

@@ -9,10 +9,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import Field
 
-from mcp_server import cloudwatch, cost, logs
+from mcp_server import cloudwatch, cost, evidence, logs, resource_tags
 from mcp_server.catalog import READ_ONLY, READ_TOOLS, read_meta
 from mcp_server.inventory import resolve_targets
 from mcp_server.models import (
+    AlarmEvidence,
     AlarmList,
     CostReport,
     LogGroupList,
@@ -21,7 +22,7 @@ from mcp_server.models import (
     SopHitResult,
     SopSearchResult,
 )
-from mcp_server.state import run_aws, state_of
+from mcp_server.state import ServerState, run_aws, state_of
 
 MAX_SOP_QUERY = 10_000
 
@@ -32,11 +33,12 @@ async def list_alarms(
     max: Annotated[int, Field(description="Most alarms to return (firing first); large values may overflow "
                                           "the context")] = cloudwatch.DEFAULT_LISTED_ALARMS,
 ) -> AlarmList:
-    """List CloudWatch alarms (firing ones first) with their state, metric and instance (id and Name)."""
+    """List CloudWatch alarms (firing ones first) with their state, metric and resource (type, id, Name, env)."""
     s = state_of(ctx)
 
     def fetch() -> AlarmList:
-        return cloudwatch.name_instances(s.clients.ec2, cloudwatch.list_alarms(s.clients.cloudwatch, state, max))
+        listing = cloudwatch.name_instances(s.clients.ec2, cloudwatch.list_alarms(s.clients.cloudwatch, state, max))
+        return resource_tags.tag_resources(s.clients.tagging, listing)
 
     return await run_aws(s, fetch, service="CloudWatch")
 
@@ -126,11 +128,39 @@ async def search_sops(
     return await run_aws(s, run, service="SOP store", needs_aws=False)
 
 
+async def get_alarm_evidence(
+    ctx: Context,
+    alarm: Annotated[str, Field(description="The alarm's name, as list_alarms shows it")],
+    region: Annotated[str | None, Field(description="Region the alarm lives in; default the server's")] = None,
+    account: Annotated[str | None, Field(description="Account name from aiops.toml; default the session's")] = None,
+    minutes: Annotated[int, Field(description="How far back to look, in minutes")] = evidence.DEFAULT_MINUTES,
+    seconds: Annotated[float, Field(description="Time budget; parts not back in time are left out, "
+                                                "and listed in left_out")] = evidence.DEFAULT_SECONDS,
+) -> AlarmEvidence:
+    """Gather what an alarm's page shows: its metric over the last hour, error log lines, EC2 status checks."""
+    s = state_of(ctx)
+    clients = clients_for(s, account, region)
+    mapping = (s.settings.evidence or {}).get("log_groups") or {}
+    log_groups = {str(k): v for k, v in mapping.items() if isinstance(v, str)} if isinstance(mapping, dict) else {}
+    return await run_aws(s, evidence.gather, clients, alarm, minutes=minutes, seconds=seconds, log_groups=log_groups,
+                         service="CloudWatch")
+
+
+def clients_for(s: ServerState, account: str | None, region: str | None):
+    """The clients of one account and region. Only the server's own place for now: another place is refused
+    rather than answered from the wrong one."""
+    clients = s.clients
+    if (account and account != "default") or (region and region != clients.region):
+        raise ToolError(f"UnknownPlace: this server reads account 'default' in {clients.region} only")
+    return clients
+
+
 LOG_GROUPS_URI = "aiops://log-groups/{prefix}"
 
 
 def register(mcp: MCPServer) -> None:
-    for fn in (list_alarms, search_logs, list_log_groups, get_cost_and_usage, search_sops, get_metric_statistics):
+    for fn in (list_alarms, search_logs, list_log_groups, get_cost_and_usage, search_sops, get_metric_statistics,
+               get_alarm_evidence):
         mcp.add_tool(fn, annotations=READ_ONLY.annotations(), meta=read_meta(READ_TOOLS[fn.__name__]))
 
     # A resource, not a tool: planners need the names, and the tool catalog is a fixed contract.

@@ -8,7 +8,7 @@ deliver now keeps the alert in the outbox (notify/outbox.py) under its own desti
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -37,6 +37,9 @@ class Alert(BaseModel):
     verification: str | None = None
     # A "decided" alert's line, ours: "approved in Slack by slack:U0123: reboot web-1 → ok".
     decision: str | None = None
+    # What was gathered when the incident opened (DESIGN.md `evidence`: metric, logs, status, left_out);
+    # rendered by each destination with notify/evidence_text.py. Log lines in it are untrusted.
+    evidence: dict[str, Any] = Field(default_factory=dict)
     # The same alert handed over twice (after a crash) carries the same key, and the outbox sends it
     # once; None (a repeat page) is never folded into an earlier send. Set by whoever makes the alert.
     dedup_key: str | None = None

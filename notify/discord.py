@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from notify.base import Alert, duration
+from notify.evidence_text import evidence_lines
 from notify.lanes import Lane, OutboxNotifier, Outcome
 from notify.outbox import OutboxRow
 
@@ -117,7 +118,10 @@ def build_embed(alert: Alert) -> dict[str, Any]:
         proposal += f" (risk: {alert.risk})"
     sop = alert.sop_title or "no SOP found"
     line = f"{TIER_TITLES[alert.tier]}: {alert.alarm} on {resource} [{alert.incident_id}]"
+    evidence = "\n".join(evidence_lines(alert.evidence))
     fields = [{"name": "Proposed action", "value": _cut(proposal, "field")},  # recovery first
+              *([{"name": "Evidence", "value": _cut(_BROADCAST.sub("@\u2060\\1", evidence), "field")}]
+                if evidence else []),
               {"name": "Resource", "value": _cut(resource, "field"), "inline": True},
               {"name": "SOP", "value": _cut(sop, "field"), "inline": True}]
     embed = {"title": _cut(f"{TIER_TITLES[alert.tier]}: {alert.alarm}", "title"), "color": COLOURS[alert.tier],

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from notify.base import Alert
+from notify.evidence_text import evidence_lines
 from notify.lanes import Lane, OutboxNotifier, Outcome
 from notify.outbox import OutboxRow
 
@@ -28,6 +29,7 @@ DEFAULT_TIERS = (0,)
 SEVERITY = {0: "critical", 1: "error", 2: "warning"}
 RATE_LIMIT_WAIT = 30.0  # PagerDuty's 429 carries no Retry-After; its docs ask for a back-off
 _SUMMARY_LIMIT = 1024  # the Events API's own limit on payload.summary
+_EVIDENCE_LIMIT = 4000  # a PagerDuty event is at most 512 KB; the evidence is a glance, not a dump
 
 
 class PagerDutyNotifier(OutboxNotifier):
@@ -74,8 +76,8 @@ class PagerDutyNotifier(OutboxNotifier):
         where = " ".join(p for p in (alert.resource_name, f"({alert.resource_id})" if alert.resource_id else "") if p)
         summary = f"Tier {alert.tier}: {alert.alarm} on {where or 'the estate'}"
         details = {"incident": alert.incident_id, "proposed action": alert.proposal or "none",
-                   "risk": alert.risk, "SOP": alert.sop_title, "SOP source": alert.sop_source,
-                   "reason": alert.summary}
+                   "risk": alert.risk, "evidence": "\n".join(evidence_lines(alert.evidence))[:_EVIDENCE_LIMIT],
+                   "SOP": alert.sop_title, "SOP source": alert.sop_source, "reason": alert.summary}
         return {"routing_key": self._key, "event_action": "trigger", "dedup_key": alert.incident_id,
                 "payload": {"summary": summary[:_SUMMARY_LIMIT], "source": alert.resource_id or alert.alarm,
                             "severity": SEVERITY.get(alert.tier, "warning"), "component": alert.resource_name,

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from notify.base import Alert, duration
+from notify.evidence_text import left_out_line, log_head, log_lines, metric_line, status_line
 
 __all__ = ["RESOLVED_COLOUR", "TIER_COLOURS", "TIER_NAMES", "build_message", "decision_message", "escape", "status_line"]
 
@@ -25,6 +26,9 @@ _MENTION = re.compile(r"<![^>]*>")
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
 _SPACES = re.compile(r"[ \t]{2,}")
+# Block Kit's limits: a section's text, the blocks of one message (Slack rejects the whole message past them).
+SECTION_LIMIT, MAX_BLOCKS = 3000, 50
+FENCE = "`" * 3
 
 
 def escape(text: str | None, limit: int = 2000) -> str:
@@ -53,7 +57,7 @@ def build_message(alert: Alert) -> dict[str, Any]:
     return {
         "text": text,
         "blocks": [_section(_headline(alert))],
-        "attachments": [{"color": colour, "fallback": text, "blocks": details}],
+        "attachments": [{"color": colour, "fallback": text, "blocks": _within_limits(details)}],
     }
 
 
@@ -100,6 +104,9 @@ def _fallback_text(alert: Alert) -> str:
     ping = "<!channel> " if alert.tier == 0 else ""
     again = " (still firing — repeat page)" if alert.kind == "repage" else ""
     parts = [f"{ping}{tier}{again}: {alarm} on {resource}{_verified(alert)}.", f"Proposed action: {_proposal(alert)}."]
+    seen = [line for line in (metric_line(alert.evidence), status_line(alert.evidence)) if line]
+    if seen:  # recovery first: the action, then what it is based on, then the SOP
+        parts.append(f"Evidence: {escape('; '.join(seen), 600)}.")
     parts.append(f"SOP: {escape(alert.sop_title, 300) or 'none found'}.")
     reason = escape(alert.summary, 1500)
     if reason:
@@ -114,6 +121,7 @@ def _alert_blocks(alert: Alert) -> list[dict[str, Any]]:
         sop += f"\n{escape(alert.sop_source, 500)}"
     blocks = [
         _section(f"*Proposed action*\n{_proposal(alert)}"),
+        *_evidence_blocks(alert),  # recovery first: the action, the evidence, then the SOP
         _section(f"*Top SOP*\n{sop}"),
         _fields(
             ("Alarm", escape(alert.alarm, 300)),
@@ -125,6 +133,38 @@ def _alert_blocks(alert: Alert) -> list[dict[str, Any]]:
     if escape(alert.summary):
         blocks.append(_section(f"*Reason*\n{escape(alert.summary, 2500)}"))
     return blocks
+
+
+def _evidence_blocks(alert: Alert) -> list[dict[str, Any]]:
+    """One section: the metric's sparkline, the status checks, the log lines in a code block, what was left out."""
+    evidence = alert.evidence or {}
+    heads = [escape(line, 600) for line in (metric_line(evidence), status_line(evidence), log_head(evidence)) if line]
+    # Log text is untrusted: escaped, and no run of backticks may close the code block early.
+    logs = [escape(line, 500).replace("`", "'") for line in log_lines(evidence)]
+    left = left_out_line(evidence)
+    if not heads and not left:
+        return []
+    text = "*Evidence*\n" + "\n".join(heads)
+    if logs:
+        text += "\n" + FENCE + "\n".join(logs) + FENCE
+    if left:
+        text += f"\n_{escape(left, 500)}_"
+    return [_section(_fit(text))]
+
+
+def _fit(text: str) -> str:
+    """A section's text within Block Kit's 3,000 characters, cut with a visible "…" (a code block stays closed)."""
+    if len(text) <= SECTION_LIMIT:
+        return text
+    cut = _PARTIAL_ENTITY.sub("", text[: SECTION_LIMIT - 4]) + "…"
+    return cut + FENCE if cut.count(FENCE) % 2 else cut
+
+
+def _within_limits(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most MAX_BLOCKS blocks; past it, the last one says how many were left out."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    return [*blocks[: MAX_BLOCKS - 1], _section(f"… {len(blocks) - MAX_BLOCKS + 1} more parts left out (Slack's limit)")]
 
 
 def _resolved_blocks(alert: Alert) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from utils.config import Settings
 DEFAULT_ATTEMPTS = 3
 # Connecting takes milliseconds when the endpoint is up; most of an attempt's budget is for the answer.
 CONNECT_TIMEOUT_SECONDS = 5
+MAX_POOL_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class AwsClients:
         return self._client("logs")
 
     @cached_property
+    def tagging(self):
+        return self._client("resourcegroupstaggingapi")  # Name/env tags of non-EC2 resources, in batches
+
+    @cached_property
     def ce(self):
         return self._client("ce", "us-east-1")  # Cost Explorer is a global service served from us-east-1
 
@@ -105,6 +110,9 @@ def client_config(budget: TimeoutBudget):
         connect_timeout=budget.connect,
         read_timeout=budget.read,
         user_agent_extra="aiops-agent",
+        # Many calls share one client at once (the server's worker threads; a storm's evidence, three parts
+        # per alarm): botocore's 10 would make urllib3 warn and discard connections.
+        max_pool_connections=MAX_POOL_CONNECTIONS,
     )
 
 

@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     monitor: dict[str, Any] = Field(default_factory=dict)
     intake: dict[str, Any] = Field(default_factory=dict)
     pagerduty: dict[str, Any] = Field(default_factory=dict)  # [pagerduty] tiers = [0]
+    evidence: dict[str, Any] = Field(default_factory=dict)  # [evidence.log_groups] "orders-db*" = "/aws/rds/…"
     slack: dict[str, Any] = Field(default_factory=dict)  # [slack] approvers = ["U0123ABCD"]  # [intake] queue, reconcile_minutes (monitor --queue)
     # With --sandbox: the sandbox generation's own directory (utils/sandbox_state.py sets it).
     _sandbox_state: Path | None = PrivateAttr(None)

@@ -9,6 +9,10 @@
   ALARM, its log group with the errors); the `payments-jobs` SQS queue and the `carts` DynamoDB
   table, their alarms in OK.
 
+- The first region also gets what its service alarms watch (utils/sandbox_seed.py SERVICE_ALARMS):
+  `orders-db` (RDS, Name orders-primary), the `jobs` queue and the `resize-images` Lambda function,
+  whose log group (its `aiops:log-group` tag) holds errors for the page's evidence.
+
 Every alarm's metric has a history that agrees with its state. SANDBOX_REGIONS and SANDBOX_ACCOUNTS
 are what `--sandbox` configures in place of the user's aiops.toml.
 """
@@ -115,6 +119,7 @@ def seed_sandbox(url: str, region: str = DEFAULT_REGION, on_fleet: Callable[[], 
     ids[("default", region)] = seed_estate(url, region, on_fleet=fleet)
     now = time.time()
     seed_service_history(seed_clients(url, region)["cloudwatch"], first_region_alarms(), now)
+    _first_region_resources(SeedPlace("default", region, []).connect(url))
     for place in places:
         seed_place(place, ids[(place.account, place.region)], now)
     return ids
@@ -170,6 +175,43 @@ def _second_region(place: SeedPlace, ids: dict[str, str]) -> list[ServiceAlarm]:
     ]
 
 
+RESIZE_LOG_LINES = [
+    "START RequestId: 8a1e Version: $LATEST",
+    "[ERROR] PIL.UnidentifiedImageError: cannot identify image file '/tmp/upload-7731.heic'",
+    "[ERROR] Runtime.ExitError: RequestId: 8a1e Error: Runtime exited with error: signal: killed",
+    "REPORT RequestId: 8a1e Duration: 2988.10 ms Billed Duration: 2989 ms Memory Size: 512 MB Max Memory Used: 512 MB",
+]
+
+
+def _first_region_resources(place: SeedPlace) -> None:
+    """What the first region's service alarms watch, tagged as a team tags them (Name, env; the function's
+    log group as `aiops:log-group`): orders-db (RDS), the jobs queue, resize-images (Lambda). The web-alb
+    alarm's load balancer stays a name only: CloudWatch names it by an id moto would not give it."""
+    place.client("rds").create_db_instance(
+        DBInstanceIdentifier="orders-db", DBInstanceClass="db.r6g.large", Engine="postgres", AllocatedStorage=100,
+        MasterUsername="orders", MasterUserPassword="sandbox-only",
+        Tags=_tags({"Name": "orders-primary", "env": "prod", "app": "orders"}))
+    place.client("sqs").create_queue(QueueName="jobs", tags={"Name": "jobs", "env": "staging"})
+    _function(place, "resize-images", {"Name": "resize-images", "env": "prod", "team": "media"}, RESIZE_LOG_LINES)
+
+
+def _function(place: SeedPlace, function: str, tags: dict[str, str], lines: list[str]) -> None:
+    """A Lambda function whose log group (tagged on it as `aiops:log-group`) holds `lines`, a minute apart."""
+    trust = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},'
+             '"Action":"sts:AssumeRole"}]}')
+    role = place.client("iam").create_role(RoleName=f"{function}-exec", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    group, stream = f"/aws/lambda/{function}", "2026/12/02/[$LATEST]sandbox"
+    place.client("lambda").create_function(
+        FunctionName=function, Runtime="python3.12", Role=role, Handler="handler.main", Code={"ZipFile": _code()},
+        Tags={**tags, "aiops:log-group": group})
+    logs = place.client("logs")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now_ms = int(time.time() * 1000)
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": now_ms - (len(lines) - i) * 60_000, "message": line} for i, line in enumerate(lines)])
+
+
 WEBHOOK_LOG_LINES = [
     "START RequestId: 3f1c Version: $LATEST",
     "[ERROR] KeyError: 'signature' Traceback (most recent call last): handler.py line 42",
@@ -181,23 +223,13 @@ WEBHOOK_LOG_LINES = [
 
 def _prod_account(place: SeedPlace, _ids: dict[str, str]) -> list[ServiceAlarm]:
     """The role the agent assumes, payments-webhook (Lambda), payments-jobs (SQS), carts (DynamoDB)."""
-    iam, logs = place.client("iam"), place.client("logs")
-    trust = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"%s":"%s"},'
+    trust = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"%s"},'
              '"Action":"sts:AssumeRole"}]}')
-    iam.create_role(RoleName="aiops-sandbox", AssumeRolePolicyDocument=trust % ("AWS", DEFAULT_ACCOUNT_ID))
-    role = iam.create_role(RoleName="payments-webhook-exec",
-                           AssumeRolePolicyDocument=trust % ("Service", "lambda.amazonaws.com"))["Role"]["Arn"]
-    function, group = "payments-webhook", "/aws/lambda/payments-webhook"
-    place.client("lambda").create_function(
-        FunctionName=function, Runtime="python3.12", Role=role, Handler="handler.main", Code={"ZipFile": _code()},
-        Tags={"Name": function, "env": "prod", "team": "payments", "aiops:log-group": group})
-    logs.create_log_group(logGroupName=group)
-    logs.create_log_stream(logGroupName=group, logStreamName="2026/12/02/[$LATEST]sandbox")
-    now_ms = int(time.time() * 1000)
-    logs.put_log_events(logGroupName=group, logStreamName="2026/12/02/[$LATEST]sandbox", logEvents=[
-        {"timestamp": now_ms - (len(WEBHOOK_LOG_LINES) - i) * 60_000, "message": line}
-        for i, line in enumerate(WEBHOOK_LOG_LINES)])
-    place.client("sqs").create_queue(QueueName="payments-jobs", tags={"env": "prod", "team": "payments"})
+    place.client("iam").create_role(RoleName="aiops-sandbox", AssumeRolePolicyDocument=trust % DEFAULT_ACCOUNT_ID)
+    function = "payments-webhook"
+    _function(place, function, {"Name": function, "env": "prod", "team": "payments"}, WEBHOOK_LOG_LINES)
+    place.client("sqs").create_queue(QueueName="payments-jobs",
+                                     tags={"Name": "payments-jobs", "env": "prod", "team": "payments"})
     place.client("dynamodb").create_table(
         TableName="carts", BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "cart_id", "KeyType": "HASH"}],

@@ -71,6 +71,10 @@ LOG_LINES = {
     ],
 }
 
+# The log group each instance writes to, as its `aiops:log-group` tag says: a page's evidence shows its errors.
+LOG_GROUP_OF = {"web-server": "/aws/ec2/web-server", "api-1": "/app/api", "api-2": "/app/api",
+                "worker-1": "/app/worker", "worker-2": "/app/worker"}
+
 # kind -> (namespace, metric, threshold, statistic, unit, description template)
 ALARM_SPECS = {
     "cpu": ("AWS/EC2", "CPUUtilization", 80.0, "Average", "Percent", "CPU above 80% for 10 minutes on {}"),
@@ -185,6 +189,8 @@ def seed_instances(ec2, estate: list[SeedInstance]) -> dict[str, str]:
                 {"Key": "role", "Value": spec.role}]
         if spec.protected_tag:
             tags.append({"Key": "aiops:protected", "Value": "true"})
+        if spec.name in LOG_GROUP_OF:
+            tags.append({"Key": "aiops:log-group", "Value": LOG_GROUP_OF[spec.name]})
         response = ec2.run_instances(
             ImageId=AMI, MinCount=1, MaxCount=1, InstanceType=spec.instance_type,
             TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],

@@ -180,9 +180,8 @@ class Monitor:
         covered = {key for r in readings.values() for s in r.signals for key in s.covers}
         signals = [s for r in readings.values() for s in r.signals if s.incident.key not in covered]
         already = {inc.key for inc in self.store.open_incidents()}
-        for signal in signals:
-            if signal.incident.key not in already:  # the common case, without a write transaction
-                await self.responder.open(signal, cycle)
+        # Only new keys: the common case, without a write transaction.
+        await self.responder.open_all([s for s in signals if s.incident.key not in already], cycle)
         await self.responder.notify_orphans(cycle)
         await self.responder.repage(cycle)
         for reading in readings.values():

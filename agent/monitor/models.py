@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from agent.monitor.records import Approval, Incident
 from notify.base import Alert, DeliveryResult, duration
+from notify.evidence_text import left_out_line, log_head, status_line
 from utils.config import ConfigError, Settings
 
 __all__ = ["CycleReport", "MonitorEvent", "MonitorOptions", "QueueItem", "alert_for", "delivery_line", "duration",
@@ -122,25 +123,44 @@ def evidence_line(evidence: dict[str, Any]) -> str | None:
         return (f"{metric.get('name')} ({metric.get('statistic')}) last hour: latest {values[-1]:.1f}{unit}, "
                 f"max {max(values):.1f}, {len(values)} points")
     if "status" in evidence:
-        return "; ".join(f"{s.get('name') or s.get('instance_id')}: system {s.get('system_status')}, "
-                         f"instance {s.get('instance_status')}" for s in evidence["status"]) or "no status reported"
+        return status_line(evidence) or "no status reported"
     return None
+
+
+def answered_by_evidence(inc: Incident) -> bool:
+    """The read proposal was not run: the alarm's own metric in the evidence (get_alarm_evidence's, which
+    names its namespace) answers it, one metric read per incident (agent/monitor/respond.py)."""
+    metric = (inc.evidence or {}).get("metric") or {}
+    return bool(inc.proposal and inc.proposal.tool == "get_metric_statistics" and metric.get("namespace"))
+
+
+def evidence_of(data: dict[str, Any] | None) -> dict[str, Any]:
+    """get_alarm_evidence's result as the incident's `evidence` (DESIGN.md): metric, logs, status, left_out."""
+    return {k: data[k] for k in ("metric", "logs", "status", "left_out") if (data or {}).get(k)}
+
+
+def evidence_summary(evidence: dict[str, Any]) -> str:
+    """The timeline's line: what was gathered, in a few words."""
+    parts = [evidence_line(evidence) if evidence.get("metric") else None, status_line(evidence),
+             log_head(evidence), left_out_line(evidence)]
+    return "; ".join(p for p in parts if p) or "nothing gathered"
 
 
 @dataclass(frozen=True)
 class MonitorOptions:
     """`[monitor]` in aiops.toml: repage_minutes (15), approval_ttl_minutes (60), sop_k (3), verify_minutes (10;
-    AIOPS_VERIFY_MINUTES wins)."""
+    AIOPS_VERIFY_MINUTES wins), evidence_seconds (2)."""
 
     repage_seconds: float = 15 * 60
     approval_ttl_seconds: float = 60 * 60
     sop_k: int = 3
     verify_seconds: float = 10 * 60  # after an action: still in ALARM this long means it did not help
+    evidence_seconds: float = 2.0  # what evidence may add to an alarm's first page; later parts are left out
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MonitorOptions:
         table = settings.monitor or {}
-        known = {"repage_minutes", "approval_ttl_minutes", "sop_k", "verify_minutes"}
+        known = {"repage_minutes", "approval_ttl_minutes", "sop_k", "verify_minutes", "evidence_seconds"}
         unknown = sorted(set(table) - known)
         if unknown:
             raise ConfigError(f"aiops.toml [monitor]: unknown key {unknown[0]!r} (use {', '.join(sorted(known))})")
@@ -149,7 +169,11 @@ class MonitorOptions:
             approval_ttl_seconds=_positive(table, "approval_ttl_minutes", 60) * 60,
             sop_k=int(_positive(table, "sop_k", 3)),
             verify_seconds=(settings.verify_minutes or _positive(table, "verify_minutes", 10)) * 60,
+            evidence_seconds=min(_positive(table, "evidence_seconds", 2.0), MAX_EVIDENCE_SECONDS),
         )
+
+
+MAX_EVIDENCE_SECONDS = 30.0  # the server's own cap (mcp_server/evidence.py)
 
 
 def _positive(table: dict[str, Any], key: str, default: float) -> float:
@@ -174,13 +198,14 @@ def alert_for(kind: str, inc: Incident, ran: ToolOutcome | None = None) -> Alert
         text = f"{text} — waiting for approval ({inc.id})"
     elif proposal:  # a read: run at diagnosis, nothing to approve
         found = evidence_line(inc.evidence)
-        text = f"{text} — read-only, ran at once" + (f": {found}" if found else "")
+        how = "read-only, answered by the alarm's own metric" if answered_by_evidence(inc) else "read-only, ran at once"
+        text = f"{text} — {how}" + (f": {found}" if found else "")
     ec2 = resource_type(inc) == "ec2:instance"
     return Alert(kind=kind, tier=inc.tier, incident_id=inc.id, alarm=inc.alarm,
                  resource_name=inc.name if ec2 else where(inc), resource_id=inc.instance_id if ec2 else None,
                  summary=inc.summary, sop_title=top.get("title"), sop_source=top.get("source"), proposal=text,
                  risk=proposal.risk if proposal and not proposal.steps else None,
-                 time_to_resolve_seconds=inc.time_to_resolve,
+                 time_to_resolve_seconds=inc.time_to_resolve, evidence=inc.evidence if kind != "resolved" else {},
                  awaiting_approval=bool(proposal and proposal.mutating and not proposal.steps and ran is None))
 
 
@@ -205,7 +230,8 @@ def where(inc: Incident) -> str:
     if rtype == "cloudwatch:alarm":
         return "the alarm itself (no resource dimension)"
     if rtype != "ec2:instance":
-        return f"{rtype} {inc.resource_id}"
+        named = inc.name and inc.name != inc.resource_id
+        return f"{rtype} {inc.name} ({inc.resource_id})" if named else f"{rtype} {inc.resource_id}"
     if inc.name and inc.instance_id:
         return f"{inc.name} ({inc.instance_id})"
     return inc.name or inc.instance_id or "no resource"

@@ -154,9 +154,8 @@ class PushIntake:
         if wanted:  # tiers need the instance's env and tags; an event carries only its id
             await add_details(monitor.session, seen, wanted, monitor._details, cycle.skips)
         already = {inc.key for inc in monitor.store.open_incidents()}
-        for signal in alarm_signals(rows, seen.instances, monitor.rules, cycle.skips):
-            if signal.incident.key not in already:
-                await monitor.responder.open(signal, cycle)
+        signals = alarm_signals(rows, seen.instances, monitor.rules, cycle.skips)
+        await monitor.responder.open_all([s for s in signals if s.incident.key not in already], cycle)
 
     def _account_name(self, account_id: str | None) -> str:
         """Rows name accounts as aiops.toml does; an id that is none of the configured roles' is `default`."""

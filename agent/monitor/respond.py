@@ -8,6 +8,7 @@ only), and then with a confirmer that consents to that one exact call.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,8 @@ from agent.monitor.models import (
     delivery_line,
     duration,
     evidence_from,
-    evidence_line,
+    evidence_of,
+    evidence_summary,
     first_line,
     opened_line,
     resource_type,
@@ -30,6 +32,7 @@ from agent.monitor.models import (
 )
 from agent.monitor.proposals import (
     AutoPolicy,
+    Proposal,
     Subject,
     build_proposal,
     exact_confirmer,
@@ -37,7 +40,7 @@ from agent.monitor.proposals import (
     recovery_steps,
     steps_proposal,
 )
-from agent.monitor.records import Incident
+from agent.monitor.records import Incident, NewIncident
 from agent.monitor.signals import Signal, Skips
 from agent.monitor.tiers import is_status_check
 from notify.base import Alert, DeliveryResult
@@ -46,6 +49,9 @@ from notify.owners import owner_alive
 # A first page not marked sent after this long was orphaned by a crash; another cycle takes it over.
 NOTIFY_LEASE_SECONDS = 300
 AUTO_ACTOR = "auto-remediation"
+EVIDENCE_TOOL = "get_alarm_evidence"
+EVIDENCE_CONCURRENCY = 16  # evidence calls in flight at once: a storm must not flood the server's threads
+EVIDENCE_GRACE_SECONDS = 0.5  # the server keeps the budget; this is only for the call's own way there and back
 
 
 @dataclass
@@ -54,6 +60,7 @@ class Cycle:
     skips: Skips = field(default_factory=Skips)
     sop_cache: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     auto_left: int = 0
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # by incident key, gathered before opening
 
 
 class Responder:
@@ -100,6 +107,46 @@ class Responder:
                                       + (f"; {note}" if note else "")))
         await self._post(alert_for("resolved", done).model_copy(update={"verification": note}), done, cycle)
 
+    async def open_all(self, signals: list[Signal], cycle: Cycle) -> None:
+        """Open each new signal's incident, its evidence gathered for all of them at once first."""
+        await self.prefetch_evidence(signals, cycle)
+        for signal in signals:
+            await self.open(signal, cycle)
+
+    async def prefetch_evidence(self, signals: list[Signal], cycle: Cycle) -> None:
+        """Evidence for every new alarm incident, concurrently, within one budget: a storm of 500 alarms
+        costs the budget once, not 500 times; what is not back in time is left out, never waited for."""
+        wanted = [s for s in signals if s.incident.source == "alarm" and s.incident.key not in cycle.evidence]
+        if not wanted or EVIDENCE_TOOL not in self.session.catalog:
+            return
+        budget = self.options.evidence_seconds
+        gate = asyncio.Semaphore(EVIDENCE_CONCURRENCY)
+
+        async def one(signal: Signal) -> None:
+            async with gate:
+                cycle.evidence[signal.incident.key] = await self._evidence(signal.incident, budget)
+
+        tasks = [asyncio.create_task(one(s)) for s in wanted]
+        _done, late = await asyncio.wait(tasks, timeout=budget + EVIDENCE_GRACE_SECONDS)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        missed = [s for s in wanted if s.incident.key not in cycle.evidence]
+        for signal in missed:
+            cycle.evidence[signal.incident.key] = {"left_out": [
+                f"evidence: not gathered within the {budget:g} s budget ({len(wanted)} incidents opened at once)"]}
+        if missed:
+            cycle.skips.add(f"evidence left out: the {budget:g} s budget ran out", f"{len(missed)} incidents")
+
+    async def _evidence(self, inc: NewIncident, budget: float) -> dict[str, Any]:
+        arguments: dict[str, Any] = {"alarm": inc.alarm, "seconds": budget}
+        if inc.region:
+            arguments["region"] = inc.region
+        outcome = await self.session.call(EVIDENCE_TOOL, arguments)
+        if not outcome.ok:
+            return {"left_out": [f"evidence: {first_line(outcome.message)}"]}
+        return evidence_of(outcome.data)
+
     async def open(self, signal: Signal, cycle: Cycle) -> None:
         inc = self.store.open_incident(signal.incident, self.owner)
         if inc is None:
@@ -114,6 +161,9 @@ class Responder:
     # -- diagnosis -------------------------------------------------------------------------------
 
     async def _diagnose(self, inc: Incident, signal: Signal, cycle: Cycle) -> Incident:
+        if inc.source == "alarm" and inc.key not in cycle.evidence:  # opened without a prefetch (an orphan)
+            await self.prefetch_evidence([signal], cycle)
+        evidence = cycle.evidence.pop(inc.key, {})
         hits = await self._search(signal, cycle)
         subject = Subject(inc.instance_id, inc.metric, signal.status_check, signal.state_change)
         catalog = self.session.catalog
@@ -131,17 +181,24 @@ class Responder:
         sops = [{"source": h.get("source"), "title": h.get("title"), "recovery": h.get("recovery"),
                  "steps": recovery_steps(h)} for h in hits]
         self.store.set_diagnosis(inc.seq, sops, proposal, note)
-        if proposal and proposal.steps:
-            pass  # nothing runs and nothing waits for approval
-        elif proposal and not proposal.mutating:
-            # Reads need no approval: run it now and keep what it found as evidence.
-            outcome = await self.session.call(proposal.tool, proposal.arguments)
-            evidence = evidence_from(proposal.tool, outcome.data) if outcome.ok else {}
-            found = evidence_line(evidence) if outcome.ok else f"{proposal.tool} failed: {first_line(outcome.message)}"
-            self.store.set_evidence(inc.seq, evidence, found or f"{proposal.tool}: {outcome.status}")
-        elif proposal:
+        if proposal and not proposal.steps and not proposal.mutating:
+            evidence = await self._read_proposal(proposal, evidence)
+        elif proposal and not proposal.steps:
             self.store.add_approval(inc.seq, proposal, self.options.approval_ttl_seconds)
+        if evidence:
+            self.store.set_evidence(inc.seq, evidence, evidence_summary(evidence))
         return self.store.get(inc.seq) or inc
+
+    async def _read_proposal(self, proposal: Proposal, evidence: dict[str, Any]) -> dict[str, Any]:
+        """Reads need no approval: run it now, unless the evidence already holds what it would read (the
+        alarm's metric), and keep what it found with the evidence."""
+        if proposal.tool == "get_metric_statistics" and evidence.get("metric"):
+            return evidence
+        outcome = await self.session.call(proposal.tool, proposal.arguments)
+        if not outcome.ok:
+            failed = f"{proposal.tool}: {first_line(outcome.message)}"
+            return {**evidence, "left_out": [*evidence.get("left_out", []), failed]}
+        return {**evidence_from(proposal.tool, outcome.data), **evidence}
 
     async def _search(self, signal: Signal, cycle: Cycle) -> list[dict[str, Any]]:
         """One search per alarm kind per cycle: a search costs far more than the rest of a cycle's work."""

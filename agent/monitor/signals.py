@@ -136,12 +136,14 @@ def alarm_signals(
 
 
 def resource_signal(alarm: dict[str, Any], rtype: str, rid: str, rules: TierRules) -> Signal:
-    """A firing alarm on a resource the catalog cannot act on: incident, SOP and page; no tags read yet (env None)."""
+    """A firing alarm on a resource the catalog cannot act on: incident, SOP and page; its Name and env tags
+    (list_alarms reads them in batches) name it and tier it."""
     name, metric = alarm["name"], alarm.get("metric")
-    decision = classify(rules, name, metric, None, {})
+    decision = classify(rules, name, metric, alarm.get("resource_env"), {})
     label = None if rid == name else rid
     incident = NewIncident(key=resource_key(alarm), alarm=name, source="alarm", tier=decision.tier,
-                           tier_reason=decision.reason, name=label, metric=metric, resource_type=rtype,
+                           tier_reason=decision.reason, name=alarm.get("resource_name") or label, metric=metric,
+                           resource_type=rtype,
                            resource_id=rid, region=alarm.get("region"),
                            summary=alarm.get("reason") or alarm.get("description") or "")
     # Its own id taken out (as for an instance), so alarms of one kind share one search.

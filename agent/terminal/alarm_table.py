@@ -86,10 +86,12 @@ def _line(widths: dict[str, int], placed: bool, where) -> int:
 
 
 def _alarm_resource(alarm: dict) -> str:
-    """An instance by its name (ids have their own column when there is room), others as `rds orders-db`."""
+    """An instance by its name (ids have their own column when there is room), others as `rds orders-db`, or
+    `elb shop-front (app/web-alb/50dc…)` when a Name tag names it."""
     rtype = alarm.get("resource_type") or ("ec2:instance" if alarm.get("instance_id") else "cloudwatch:alarm")
     if rtype == "ec2:instance":
         return escape(alarm.get("instance_name") or alarm.get("instance_id") or "-")
     if rtype == "cloudwatch:alarm":
         return "(the alarm itself)"
-    return escape(f"{rtype.split(':')[0]} {alarm.get('resource_id') or '-'}")
+    rid, name = alarm.get("resource_id") or "-", alarm.get("resource_name")  # name: the resource's Name tag
+    return escape(f"{rtype.split(':')[0]} {name} ({rid})" if name and name != rid else f"{rtype.split(':')[0]} {rid}")

@@ -19,6 +19,31 @@ SIMULATE_KINDS = ("cpu", "status", "disk")
 WARNING_KINDS = {"notify_error", "config_error", "skipped"}
 
 
+def opened_lines(inc) -> list[str]:
+    """A new incident's panel, recovery first: the proposal, then the evidence, then the SOP."""
+    from agent.monitor.models import answered_by_evidence, evidence_line, where
+    from notify.evidence_text import evidence_lines
+
+    proposal = inc.proposal.describe(inc.name) if inc.proposal else "none"
+    lines = [f"alarm     {inc.alarm}", f"resource  {where(inc)}"]
+    after = []
+    if inc.proposal and inc.proposal.steps:  # a resource the catalog cannot act on: steps for a person
+        lines += ["steps     (from the SOP; nothing runs, nothing to approve)"]
+        lines += [f"  {n}. {step}" for n, step in enumerate(inc.proposal.steps, 1)]
+    elif inc.proposal and not inc.proposal.mutating:  # a read ran already: show what it found
+        lines += [f"read      {proposal}"] + (["          (answered by the alarm's own metric, in the evidence below)"]
+                                                if answered_by_evidence(inc) else
+                                                [f"found     {evidence_line(inc.evidence) or 'nothing'}"])
+        after = ["→ nothing to approve: a read needs none; the SOP's steps come next"]
+    else:
+        lines += [f"proposal  {proposal}"]
+        after = [f"→ approve {inc.id}   |   reject {inc.id} [reason]"]
+    seen = evidence_lines(inc.evidence)
+    lines += [f"{'evidence' if n == 0 else '':<9} {line}" for n, line in enumerate(seen)]
+    lines += [f"SOP       {inc.sops[0]['title'] if inc.sops else 'none found'}"]
+    return lines + after
+
+
 class MonitorControls:
     """`auto on|off`, `queue`, `approve`, `reject`, `incidents`, `simulate`: the monitor as a person drives it."""
 
@@ -92,23 +117,7 @@ class MonitorControls:
         terminal = self.terminal
         inc = event.incident
         if event.kind == "opened" and inc is not None:
-            from agent.monitor.models import evidence_line, where
-
-            proposal = inc.proposal.describe(inc.name) if inc.proposal else "none"
-            lines = [
-                f"alarm     {inc.alarm}",
-                f"resource  {where(inc)}",
-                f"SOP       {inc.sops[0]['title'] if inc.sops else 'none found'}",
-            ]
-            if inc.proposal and inc.proposal.steps:  # a resource the catalog cannot act on: steps for a person
-                lines += ["steps     (from the SOP; nothing runs, nothing to approve)"]
-                lines += [f"  {n}. {step}" for n, step in enumerate(inc.proposal.steps, 1)]
-            elif inc.proposal and not inc.proposal.mutating:  # a read ran already: show what it found
-                lines += [f"read      {proposal}", f"found     {evidence_line(inc.evidence) or 'nothing'}",
-                          "→ nothing to approve: a read needs none; the SOP's steps come next"]
-            else:
-                lines += [f"proposal  {proposal}", f"→ approve {inc.id}   |   reject {inc.id} [reason]"]
-            terminal.incident_panel(f"{inc.id}  Tier {inc.tier}", lines, inc.tier)
+            terminal.incident_panel(f"{inc.id}  Tier {inc.tier}", opened_lines(inc), inc.tier)
         elif event.kind == "resolved":
             terminal.incident_panel(f"{event.incident_id or ''} resolved", [event.message], None)
         elif event.kind == "did_not_help" and inc is not None:

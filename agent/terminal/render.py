@@ -16,10 +16,10 @@ from rich.text import Text
 from agent.terminal.alarm_table import alarms_table
 from agent.terminal.layout import NARROW, WIDE, ByWidth, short_path, styled
 from agent.terminal.places_view import place_columns, with_skips
+from notify.evidence_text import sparkline
 
 STATUS_STYLE = {"ok": "green", "dry_run": "cyan", "declined": "yellow", "refused": "red", "unconfirmed": "yellow",
                 "error": "red"}
-SPARK = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 30
 
 
@@ -119,12 +119,13 @@ def _status_table(data: dict, width: int) -> RenderableType:
     return table
 
 
-def sparkline(values: list[float]) -> str:
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    return "".join(SPARK[min(len(SPARK) - 1, int((v - low) / span * (len(SPARK) - 1)))] for v in values)
+def evidence_view(data: dict) -> RenderableType:
+    """get_alarm_evidence: the lines a page shows (notify/evidence_text.py), under the alarm and its resource."""
+    from notify.evidence_text import evidence_lines
+
+    where = data.get("resource_type") + (f" {data['resource_id']}" if data.get("resource_id") else "")
+    lines = evidence_lines({k: data.get(k) for k in ("metric", "logs", "status", "left_out")}) or ["nothing gathered"]
+    return Group(Text.assemble((f"{data.get('alarm')} ", "bold"), (f"on {where}", "dim")), Text("\n".join(lines)))
 
 
 def metric_view(data: dict) -> RenderableType:
@@ -134,7 +135,7 @@ def metric_view(data: dict) -> RenderableType:
         return Text(f"no {data.get('metric')} datapoints for {who} in that window", style="yellow")
     unit = data.get("unit") or ""
     head = Text.assemble((f"{data['metric']} ({data['statistic']}) ", "bold"), f"{who}  ",
-                         (sparkline(values), "cyan"))
+                         (sparkline(values, width=len(values)), "cyan"))
     stats = Text(f"latest {values[-1]:.1f} {unit}   max {max(values):.1f}   avg {sum(values) / len(values):.1f}"
                  f"   {len(values)} points, {data.get('period')}s each", style="dim")
     return Group(head, stats)
@@ -326,6 +327,7 @@ RENDERERS = {
     "search_logs": logs_view,
     "list_log_groups": log_groups_table,
     "search_sops": sops_view,
+    "get_alarm_evidence": evidence_view,
 }
 
 

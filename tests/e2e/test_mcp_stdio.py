@@ -27,7 +27,7 @@ async def test_stdio_catalog_guards_and_confirmation(estate, aws_env, ec2, mode)
         listed = await client.call_tool("list_instances", {"state": "stopped"})
         protected = await client.call_tool("terminate_instances", {"instances": ["db-primary"]})
         stopped = await client.call_tool("stop_instances", {"instances": ["api-1"]})
-    assert len(tools) == 13 and "list_log_groups" in tools
+    assert len(tools) == 14 and "list_log_groups" in tools
     assert {i["name"] for i in listed.structured_content["instances"]} == {"worker-2", "dev-box-2"}
     assert protected.structured_content["status"] == "refused"
     assert stopped.structured_content["status"] == "ok" and len(person.shown) == 1

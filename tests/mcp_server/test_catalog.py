@@ -16,6 +16,7 @@ EXPECTED = {
     "list_log_groups": ({"prefix"}, set(), "read"),
     "get_cost_and_usage": ({"start", "end", "granularity", "group_by"}, set(), "read"),
     "search_sops": ({"query", "k"}, {"query"}, "read"),
+    "get_alarm_evidence": ({"alarm", "region", "account", "minutes", "seconds"}, {"alarm"}, "read"),
 }
 
 

@@ -89,7 +89,9 @@ def test_the_second_region_has_the_replica_the_load_balancer_and_one_alarm_firin
     assert _firing(sandbox.client("cloudwatch", "eu-west-1")) == ["orders-db-eu-cpu-high"]
     unhealthy = {d["Name"] for d in alarms["web-eu-tg-unhealthy-hosts"]["Dimensions"]}
     assert unhealthy == {"TargetGroup", "LoadBalancer"}
-    assert sandbox.client("rds").describe_db_instances()["DBInstances"] == []  # not in us-east-1
+    # us-east-1 has only its own database, not the replica.
+    assert [d["DBInstanceIdentifier"] for d in sandbox.client("rds").describe_db_instances()["DBInstances"]] == [
+        "orders-db"]
 
 
 def test_the_prod_account_is_seen_only_through_its_assumed_role(sandbox):
@@ -112,8 +114,9 @@ def test_the_prod_account_is_seen_only_through_its_assumed_role(sandbox):
 
     # The session's own credentials are another account: none of prod's resources are there.
     assert sandbox.client("sts").get_caller_identity()["Account"] == DEFAULT_ACCOUNT_ID
-    assert sandbox.client("lambda").list_functions()["Functions"] == []
-    assert sandbox.client("sqs").list_queues().get("QueueUrls", []) == []
+    # Only the first region's own function and queue (utils/sandbox_places.py `_first_region_resources`).
+    assert [f["FunctionName"] for f in sandbox.client("lambda").list_functions()["Functions"]] == ["resize-images"]
+    assert [q.rsplit("/", 1)[1] for q in sandbox.client("sqs").list_queues().get("QueueUrls", [])] == ["jobs"]
     assert sandbox.client("dynamodb").list_tables()["TableNames"] == []
     assert "batch-1" not in _names(sandbox.client("ec2").describe_instances())
     assert "payments-webhook-errors" not in {a["AlarmName"] for a in

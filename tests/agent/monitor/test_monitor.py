@@ -109,7 +109,9 @@ async def test_first_cycle_opens_tiers_pages_and_proposes_then_dedups(estate, sl
     points = cpu.evidence["metric"]["points"]
     assert cpu.evidence["metric"]["name"] == "CPUUtilization" and points and max(v for _, v in points) >= 80
     cpu_page = next(t for t in texts if "web-server-cpu-high" in t)
-    assert "read-only, ran at once: CPUUtilization (Maximum) last hour" in cpu_page and "waiting for approval" not in cpu_page
+    # The alarm's own metric, gathered as evidence, answers the read: its statistic is the alarm's (Average).
+    assert "read-only, answered by the alarm's own metric: CPUUtilization (Average) last hour" in cpu_page
+    assert "waiting for approval" not in cpu_page
 
     for later in (again, third):
         assert later.opened == [] and later.notified == [] and later.events == []
@@ -468,7 +470,7 @@ def test_monitor_once_json_across_processes(estate, slack):
     timeline = json.loads(history.stdout)
     assert {i["id"] for i in timeline} == {i["id"] for i in one["incidents"]}
     kinds = {i["alarm"]: [e["kind"] for e in i["timeline"]][:4] for i in timeline}
-    assert kinds["worker-1-status-check-failed"][:3] == ["opened", "diagnosed", "notified"]
+    assert kinds["worker-1-status-check-failed"][:4] == ["opened", "diagnosed", "evidence", "notified"]
     assert kinds["web-server-cpu-high"] == ["opened", "diagnosed", "evidence", "notified"]
     sent = {"Slack webhook": {"state": "sent", "sent": ["open"], "waiting": [], "last_error": None}}
     assert all(i["notified"] == sent for i in timeline)  # each destination's delivery state
