@@ -9,9 +9,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import Field
 
-from mcp_server import cloudwatch, cost, logs
+from mcp_server import cloudwatch, cost, estate_observe
 from mcp_server.catalog import READ_ONLY, READ_TOOLS, read_meta
-from mcp_server.inventory import resolve_targets
 from mcp_server.models import (
     AlarmList,
     CostReport,
@@ -21,6 +20,7 @@ from mcp_server.models import (
     SopHitResult,
     SopSearchResult,
 )
+from mcp_server.places import AccountArg, RegionArg
 from mcp_server.state import run_aws, state_of
 
 MAX_SOP_QUERY = 10_000
@@ -31,14 +31,13 @@ async def list_alarms(
     state: Annotated[str | None, Field(description="Only alarms in this state: ALARM, OK or INSUFFICIENT_DATA")] = None,
     max: Annotated[int, Field(description="Most alarms to return (firing first); large values may overflow "
                                           "the context")] = cloudwatch.DEFAULT_LISTED_ALARMS,
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> AlarmList:
-    """List CloudWatch alarms (firing ones first) with their state, metric and instance (id and Name)."""
+    """List CloudWatch alarms (firing ones first) with their state, metric, resource, region and account."""
     s = state_of(ctx)
-
-    def fetch() -> AlarmList:
-        return cloudwatch.name_instances(s.clients.ec2, cloudwatch.list_alarms(s.clients.cloudwatch, state, max))
-
-    return await run_aws(s, fetch, service="CloudWatch")
+    return await run_aws(s, lambda: estate_observe.list_alarms(s.fleet(region, account), state, max),
+                         service="CloudWatch")
 
 
 async def get_metric_statistics(
@@ -49,17 +48,13 @@ async def get_metric_statistics(
     minutes: Annotated[int, Field(description="How far back to look, in minutes")] = 60,
     period: Annotated[int, Field(description="Seconds per datapoint (multiple of 60)")] = 300,
     statistic: Annotated[str, Field(description="Average, Maximum, Minimum, Sum or SampleCount")] = "Average",
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> MetricSeries:
     """Get a CloudWatch metric (CPU by default) for one EC2 instance over the last N minutes."""
     s = state_of(ctx)
-
-    def fetch() -> MetricSeries:
-        target = resolve_targets(s.clients.ec2, [instance])[0]
-        return cloudwatch.get_metric_statistics(
-            s.clients.cloudwatch, target.instance_id, target.name, metric, minutes, period, statistic
-        )
-
-    return await run_aws(s, fetch, service="CloudWatch")
+    return await run_aws(s, lambda: estate_observe.get_metric_statistics(
+        s.fleet(region, account), instance, metric, minutes, period, statistic), service="CloudWatch")
 
 
 async def search_logs(
@@ -68,20 +63,26 @@ async def search_logs(
     pattern: Annotated[str, Field(description="CloudWatch filter pattern, e.g. ERROR or \"timed out\"; empty for all")] = "",
     minutes: Annotated[int, Field(description="How far back to search, in minutes")] = 60,
     limit: Annotated[int, Field(description="Most events to return (newest kept); large values may overflow the context")] = 50,
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> LogSearchResult:
     """Search a CloudWatch Logs group for lines matching a pattern in the last N minutes."""
     s = state_of(ctx)
-    return await run_aws(s, logs.search_logs, s.clients.logs, log_group, pattern, minutes, limit, service="CloudWatch Logs")
+    return await run_aws(s, lambda: estate_observe.search_logs(s.fleet(region, account), log_group, pattern, minutes,
+                                                               limit), service="CloudWatch Logs")
 
 
 async def list_log_groups(
     ctx: Context,
     prefix: Annotated[str | None, Field(description="Only groups whose name starts with this, e.g. /aws/ec2; "
                                                     "empty for all")] = None,
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> LogGroupList:
     """List CloudWatch Logs groups (name, stored bytes, retention, created), to pick one for search_logs."""
     s = state_of(ctx)
-    return await run_aws(s, logs.describe_log_groups, s.clients.logs, prefix or "", service="CloudWatch Logs")
+    return await run_aws(s, lambda: estate_observe.describe_log_groups(s.fleet(region, account), prefix or ""),
+                         service="CloudWatch Logs")
 
 
 async def get_cost_and_usage(
@@ -140,7 +141,7 @@ def register(mcp: MCPServer) -> None:
     async def log_group_names(prefix: str, ctx: Context) -> str:
         s = state_of(ctx)
         try:
-            names = await run_aws(s, logs.list_log_groups, s.clients.logs, service="CloudWatch Logs")
+            names = await run_aws(s, lambda: estate_observe.log_group_names(s.fleet()), service="CloudWatch Logs")
         except ToolError as exc:  # a ResourceError is a failed read the SDK reports in one line, not a crash
             raise ResourceError(str(exc)) from exc
         wanted = "" if prefix == "all" else prefix
