@@ -87,10 +87,11 @@ def incident_json(incident: Incident, notified: bool) -> dict[str, Any]:
 
 
 def resource_json(incident: Incident) -> dict[str, Any]:
-    """`{"type", "id", "name", "region", "account", "instance_id"}`; `account` is "default" until accounts exist."""
+    """`{"type", "id", "name", "region", "account", "instance_id"}`; an incident from before accounts is `default`'s."""
     rtype = resource_type(incident)
     rid = incident.resource_id or incident.instance_id or (incident.alarm if rtype == "cloudwatch:alarm" else None)
-    return {"type": rtype, "id": rid, "name": incident.name or rid, "region": incident.region, "account": "default",
+    return {"type": rtype, "id": rid, "name": incident.name or rid, "region": incident.region,
+            "account": incident.account or "default",
             "instance_id": incident.instance_id if rtype == "ec2:instance" else None}
 
 
