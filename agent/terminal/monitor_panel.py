@@ -98,6 +98,7 @@ class MonitorControls:
             lines = [
                 f"alarm     {inc.alarm}",
                 f"resource  {where(inc)}",
+                *([f"where     {inc.region}, account {inc.account or 'default'}"] if inc.region else []),
                 f"SOP       {inc.sops[0]['title'] if inc.sops else 'none found'}",
             ]
             if inc.proposal and inc.proposal.steps:  # a resource the catalog cannot act on: steps for a person
