@@ -136,3 +136,22 @@ async def test_the_same_alarm_name_in_two_regions_is_two_rows(places):
         ("queue-depth", "prod", "us-east-1")]
     assert alarms["firing"] == 3
     assert [(a["account"], a["region"]) for a in narrowed["alarms"]] == [("default", "eu-west-1")]
+
+
+async def test_logs_are_searched_in_every_place_that_has_the_group(places):
+    import time
+
+    now = int(time.time() * 1000)
+    for account, region, line in (("default", "eu-west-1", "ERROR eu timeout"), ("prod", "us-east-1", "ERROR prod 500")):
+        logs = places.client("logs", account, region)
+        logs.create_log_group(logGroupName="/app/web")
+        logs.create_log_stream(logGroupName="/app/web", logStreamName="s")
+        logs.put_log_events(logGroupName="/app/web", logStreamName="s", logEvents=[{"timestamp": now, "message": line}])
+    async with in_memory_client(**PLACES) as client:
+        found = (await client.call_tool("search_logs", {"log_group": "/app/web", "pattern": "ERROR"})).structured_content
+        prod = (await client.call_tool("search_logs", {"log_group": "/app/web", "account": "prod"})).structured_content
+        nowhere = await client.call_tool("search_logs", {"log_group": "/app/none"})
+    assert sorted((e["message"], e["account"], e["region"]) for e in found["events"]) == [
+        ("ERROR eu timeout", "default", "eu-west-1"), ("ERROR prod 500", "prod", "us-east-1")]
+    assert [e["message"] for e in prod["events"]] == ["ERROR prod 500"]
+    assert nowhere.is_error and "does not exist" in nowhere.content[0].text
