@@ -37,7 +37,10 @@ def _global_options(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--planner", choices=["auto", "ollama", "rules"], default=default("auto"),
                         help="auto: Ollama when reachable, else offline rules")
     parser.add_argument("--model", default=default(None), help="Ollama model (default $AIOPS_MODEL or llama3.1:8b)")
-    parser.add_argument("--region", default=default(None), help="AWS region")
+    parser.add_argument("--region", default=default(None), metavar="R[,R...]|all",
+                        help="AWS region(s) to read and act in; all: every configured region")
+    parser.add_argument("--account", default=default(None), metavar="NAME",
+                        help="only this configured account (aiops.toml [[accounts]])")
     parser.add_argument("--profile", default=default(None), help="AWS profile")
 
 

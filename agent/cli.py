@@ -17,14 +17,27 @@ from utils.urls import redact
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    regions = region_list(args.region)
     return load_settings(
-        aws_region=args.region,
+        aws_region=regions[0] if regions else None,
+        only_regions=regions or None,
+        only_account=getattr(args, "account", None),
         aws_profile=args.profile,
         model=args.model,
         read_only=args.read_only or None,
         sandbox=args.sandbox,
         planner=args.planner,
     )
+
+
+def region_list(text: str | None) -> list[str]:
+    """`--region R[,R...]|all`: the regions named (the first is the session's); `all` or none: every configured."""
+    if text is None or text.strip().lower() == "all":
+        return []
+    regions = [r.strip() for r in text.split(",") if r.strip()]
+    if not regions:
+        raise ConfigError(f"--region {text!r} names no region; give codes such as us-east-1,eu-west-1, or all")
+    return regions
 
 
 def fail(message: str, status: int = 1) -> int:

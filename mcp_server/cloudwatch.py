@@ -50,13 +50,19 @@ def fetch_alarms(cloudwatch, state: str | None = None) -> list[Alarm]:
     return alarms
 
 
-def list_alarms(cloudwatch, state: str | None = None, limit: int = DEFAULT_LISTED_ALARMS) -> AlarmList:
+def alarm_query(state: str | None, limit: int) -> str | None:
+    """The state asked for, checked (before any place is read); a bad argument is a ValueError."""
     if not 1 <= limit <= MAX_LISTED_ALARMS:
         raise ValueError(f"max must be between 1 and {MAX_LISTED_ALARMS}")
     if state:
         state = state.strip().upper()
         if state not in ALARM_STATES:
             raise ValueError(f"unknown alarm state '{state}'; use ALARM, OK or INSUFFICIENT_DATA")
+    return state or None
+
+
+def list_alarms(cloudwatch, state: str | None = None, limit: int = DEFAULT_LISTED_ALARMS) -> AlarmList:
+    state = alarm_query(state, limit)
     alarms = fetch_alarms(cloudwatch, state)
     # Firing first: that is what a person asking about alarms wants to see.
     alarms.sort(key=lambda a: (a.state != "ALARM", a.name.casefold()))

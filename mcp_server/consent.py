@@ -142,7 +142,9 @@ def _ending(result: Any) -> tuple[str, str, list[dict[str, Any]] | None]:
     """(decision, outcome, targets) of a finished call, from its structured result or its error text."""
     data = _field(result, "structuredContent", "structured_content")
     if isinstance(data, Mapping) and data.get("status") in DECISIONS:
-        targets = [{"instance_id": t.get("instance_id"), "name": t.get("name")}
+        # Where each target lives, when the server knows it: the same id in two accounts is two machines.
+        targets = [{"instance_id": t.get("instance_id"), "name": t.get("name"),
+                    **{k: t[k] for k in ("account", "region") if t.get(k)}}
                    for t in data.get("targets") or [] if isinstance(t, Mapping)]
         return DECISIONS[data["status"]], str(data.get("message") or ""), targets or None
     content = _field(result, "content", "content") or []

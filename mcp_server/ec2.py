@@ -25,8 +25,10 @@ MAX_LISTED = 1000
 
 
 def list_instances(
-    ec2, name: str | None = None, state: str | None = None, tags: dict[str, str] | None = None
+    ec2, name: str | None = None, state: str | None = None, tags: dict[str, str] | None = None,
+    limit: int | None = MAX_LISTED,
 ) -> InstanceList:
+    """`limit` None: every match (the caller merges places and cuts once)."""
     filters: list[dict[str, Any]] = []
     if state:
         state = state.strip().lower()
@@ -41,8 +43,9 @@ def list_instances(
         pattern = name.casefold() if any(c in name for c in "*?[") else f"*{name.casefold()}*"
         instances = [i for i in instances if i.name and fnmatch.fnmatchcase(i.name.casefold(), pattern)]
     instances.sort(key=lambda i: ((i.name or "~").casefold(), i.instance_id))
+    limit = len(instances) if limit is None else limit
     return InstanceList(
-        instances=instances[:MAX_LISTED], count=len(instances), has_more_results=len(instances) > MAX_LISTED
+        instances=instances[:limit], count=len(instances), has_more_results=len(instances) > limit
     )
 
 

@@ -12,7 +12,7 @@ from mcp.types import CallToolResult, TextContent
 from mcp_types.version import is_version_at_least
 from pydantic import BeforeValidator, Field, StrictBool
 
-from mcp_server import ec2
+from mcp_server import fleet
 from mcp_server.catalog import ACTIONS, DESTRUCTIVE_ACTIONS, READ_ONLY, READ_TOOLS, read_meta
 from mcp_server.guards import (
     Confirmation,
@@ -28,6 +28,7 @@ from mcp_server.models import (
     InstanceStatusList,
     TargetChange,
 )
+from mcp_server.places import AccountArg, RegionArg
 from mcp_server.state import caller_of_session, run_aws, state_of
 
 # Outcomes of the confirmation step that are not a yes or no from a person.
@@ -59,19 +60,24 @@ async def list_instances(
     name: Annotated[str | None, Field(description="Glob on the Name tag, e.g. web-* (a plain word matches anywhere)")] = None,
     state: Annotated[str | None, Field(description="Only this state: running, stopped, pending, terminated...")] = None,
     tags: Annotated[dict[str, str] | None, Field(description="Only instances with these tags, e.g. {\"env\": \"prod\"}")] = None,
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> InstanceList:
-    """List EC2 instances with their name, state, type and tags; optionally filter by name, state or tags."""
-    state_ = state_of(ctx)
-    return await run_aws(state_, ec2.list_instances, state_.clients.ec2, name, state, tags, service="EC2")
+    """List EC2 instances with their name, state, type, tags, region and account; optionally filter by name,
+    state or tags."""
+    s = state_of(ctx)
+    return await run_aws(s, lambda: fleet.list_instances(s.fleet(region, account), name, state, tags), service="EC2")
 
 
 async def describe_instance(
     ctx: Context,
     instance: Annotated[str, Field(description="One instance id (i-...) or Name tag")],
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> InstanceDetail:
     """Show full details of one EC2 instance: network, image, protection flags, state reason."""
-    state_ = state_of(ctx)
-    return await run_aws(state_, ec2.describe_instance, state_.clients.ec2, instance, service="EC2")
+    s = state_of(ctx)
+    return await run_aws(s, lambda: fleet.describe_instance(s.fleet(region, account), instance), service="EC2")
 
 
 async def get_instance_status(
@@ -81,21 +87,23 @@ async def get_instance_status(
         BeforeValidator(_as_list),
         Field(description="Instance ids or Names; omit for every instance"),
     ] = None,
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> InstanceStatusList:
     """Show EC2 health: system and instance status checks (ok or impaired), scheduled events, and each
     instance's CloudWatch alarms in ALARM (a failed status-check alarm shows even while EC2 says ok)."""
-    state_ = state_of(ctx)
-    return await run_aws(state_, ec2.get_instance_status, state_.clients.ec2, instances, state_.clients.cloudwatch,
-                         service="EC2")
+    s = state_of(ctx)
+    return await run_aws(s, lambda: fleet.get_instance_status(s.fleet(region, account), instances), service="EC2")
 
 
 def _action_tool(action: str):
     """Build the tool function for one action, with its own guard and confirmation resolvers."""
 
-    async def verdict(instances: list[str], dry_run: bool, ctx: Context) -> GuardVerdict:
+    async def verdict(instances: list[str], dry_run: bool, region: str | None, account: str | None,
+                      ctx: Context) -> GuardVerdict:
         state = state_of(ctx)
 
-        checked = await _guards(state, action, instances)
+        checked = await _guards(state, action, instances, region, account)
         if not checked.refused and action in DESTRUCTIVE_ACTIONS and not dry_run and state.window:
             # Say so before asking: a yes that the window would refuse anyway is a question wasted.
             over = state.window.refusal(caller_of_session(ctx.session), len(checked.targets))
@@ -131,12 +139,14 @@ def _action_tool(action: str):
         checked: Annotated[GuardVerdict, Resolve(verdict)],
         answer: Annotated[ElicitationResult[Confirmation], Resolve(approval)],
         dry_run: DryRun = False,
+        region: RegionArg = None,
+        account: AccountArg = None,
     ) -> ActionResult:
         state = state_of(ctx)
         decision, message = _decide(action, checked, answer, dry_run, state.settings.confirm_timeout_seconds)
         if decision == "allowed" and _was_asked(answer):
             # A person answered about the fleet as it was; act only on the fleet as it is now.
-            checked, message = await _recheck(state, action, instances, checked)
+            checked, message = await _recheck(state, action, instances, checked, region, account)
             decision = "refused" if message else decision
         if decision == "allowed" and action in DESTRUCTIVE_ACTIONS and state.window:
             message = state.window.take(caller_of_session(ctx.session), len(checked.targets)) or ""
@@ -145,8 +155,9 @@ def _action_tool(action: str):
             result = ActionResult(action=action, status=decision, message=message, dry_run=dry_run,
                                   targets=[_change(t) for t in checked.targets])
         else:
+            # Each target through its own place's client (the places were fixed when the guards ran).
             result = await anyio.to_thread.run_sync(
-                lambda: ec2.change_state(state.clients.ec2, action, checked.targets, dry_run)
+                lambda: fleet.change_state(state.fleet(region, account), action, checked.targets, dry_run)
             )
         if result.status in {"ok", "dry_run"}:
             return result
@@ -187,31 +198,38 @@ def _decide(action: str, checked: GuardVerdict, answer: Any, dry_run: bool, dead
     return "declined", f"{how} by the user: nothing was changed"
 
 
-async def _guards(state, action: str, instances: list[str]) -> GuardVerdict:
+async def _guards(state, action: str, instances: list[str], region: str | None, account: str | None) -> GuardVerdict:
     """Guards 1-3 on the fleet as it is now, off the event loop (before asking, and again after)."""
 
     def run() -> GuardVerdict:
         state.wait_ready()
-        return check_guards(state.clients.ec2, action, instances, read_only=state.settings.read_only,
+        try:
+            places = state.fleet(region, account)
+        except ValueError as exc:  # an account or region the server cannot use: never a wider call
+            return GuardVerdict(action=action, refusal=f"{getattr(exc, 'code', 'InvalidArgument')}: {exc}",
+                                guard="invalid")
+        return check_guards(places, action, instances, read_only=state.settings.read_only,
                             max_targets=state.settings.max_targets, audit_error=state.audit_error)
 
     return await anyio.to_thread.run_sync(run)
 
 
-async def _recheck(state, action: str, instances: list[str], asked: GuardVerdict) -> tuple[GuardVerdict, str]:
+async def _recheck(state, action: str, instances: list[str], asked: GuardVerdict, region: str | None,
+                   account: str | None) -> tuple[GuardVerdict, str]:
     """Guards again, on fresh state, after the answer: (verdict, refusal or "")."""
 
-    now = await _guards(state, action, instances)
+    now = await _guards(state, action, instances, region, account)
     if now.refused:
         return now, f"{now.refusal} (changed while the confirmation was open; nothing was done)"
-    if [t.instance_id for t in now.targets] != [t.instance_id for t in asked.targets]:
+    if [(t.instance_id, t.account, t.region) for t in now.targets] != [(t.instance_id, t.account, t.region)
+                                                                       for t in asked.targets]:
         return now, "the instances named resolve differently than when you were asked; nothing was done"
     return now, ""
 
 
 def _change(t) -> TargetChange:
     return TargetChange(instance_id=t.instance_id, name=t.name, env=t.env, previous_state=t.state,
-                        current_state=t.state)
+                        current_state=t.state, region=t.region, account=t.account)
 
 
 def register(mcp: MCPServer) -> None:

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field, StrictBool, create_model
 from mcp_server.catalog import ACTIONS, CONFIRMATION_KEY, DESTRUCTIVE_ACTIONS
 from mcp_server.ec2 import protection_flags
 from mcp_server.errors import describe_aws_error
-from mcp_server.inventory import ResolutionError, resolve_targets
+from mcp_server.fleet import Fleet
+from mcp_server.inventory import ResolutionError
 from mcp_server.models import InstanceSummary
 
 PROD_ENVS = {"prod", "production"}
@@ -42,9 +43,11 @@ class GuardVerdict(BaseModel):
 
 
 def check_guards(
-    ec2, action: str, refs: list[str], *, read_only: bool, max_targets: int, audit_error: str | None
+    fleet: Fleet, action: str, refs: list[str], *, read_only: bool, max_targets: int, audit_error: str | None
 ) -> GuardVerdict:
-    """Guards 1-3 plus the checks no action may skip (valid targets, a writable audit log)."""
+    """Guards 1-3 plus the checks no action may skip (valid targets, a writable audit log).
+
+    `fleet`: the places the call covers; the blast radius counts targets over all of them."""
     if read_only:
         return _refuse(action, "read_only", f"read-only mode: {action} is not allowed (started with --read-only)")
     if audit_error:
@@ -53,7 +56,7 @@ def check_guards(
     if not refs:
         return _refuse(action, "invalid", "no instances given: name at least one instance id or Name")
     try:
-        targets = resolve_targets(ec2, refs, prefix=action not in DESTRUCTIVE_ACTIONS)
+        targets = fleet.resolve(refs, prefix=action not in DESTRUCTIVE_ACTIONS)
     except ResolutionError as exc:
         return _refuse(action, "resolution", str(exc))
     except Exception as exc:  # AWS unreachable or denied: we cannot check, so we refuse
@@ -65,7 +68,7 @@ def check_guards(
     # Every reason that applies, said once: a person fixing one should not meet the next on retry.
     reasons: list[tuple[str, str]] = []
     if action in DESTRUCTIVE_ACTIONS:
-        protected = _protected_reason(ec2, action, targets, max_targets)
+        protected = _protected_reason(fleet, action, targets, max_targets)
         if protected:
             reasons.append(("protected", protected))
     if len(targets) > max_targets:
@@ -76,7 +79,7 @@ def check_guards(
     return verdict
 
 
-def _protected_reason(ec2, action: str, targets: list[InstanceSummary], max_targets: int) -> str | None:
+def _protected_reason(fleet: Fleet, action: str, targets: list[InstanceSummary], max_targets: int) -> str | None:
     tagged = [t for t in targets if t.protected]
     if tagged:
         names = ", ".join(_label(t) for t in tagged[:5]) + (f" and {len(tagged) - 5} more" if len(tagged) > 5 else "")
@@ -86,7 +89,7 @@ def _protected_reason(ec2, action: str, targets: list[InstanceSummary], max_targ
         return None  # blast radius refuses anyway; spare the per-instance attribute calls
     for target in targets:
         try:
-            stop_protected, termination_protected = protection_flags(ec2, target.instance_id)
+            stop_protected, termination_protected = protection_flags(fleet.ec2_of(target), target.instance_id)
         except Exception as exc:
             return f"could not check the protection of {_label(target)}: {describe_aws_error(exc, 'EC2')}"
         # EC2's own meaning: stop protection refuses stop, termination protection refuses terminate;
@@ -118,7 +121,7 @@ def confirmation_facts(verdict: GuardVerdict) -> dict[str, Any]:
         "consequence": action.consequence,
         "production": any((t.env or "").lower() in PROD_ENVS for t in verdict.targets),
         "targets": [{"instance_id": t.instance_id, "name": shown_name(t.name) if t.name else None,
-                     "state": t.state, "env": t.env}
+                     "state": t.state, "env": t.env, "account": t.account, "region": t.region}
                     for t in verdict.targets],
     }
 
@@ -128,7 +131,8 @@ def confirmation_message(verdict: GuardVerdict) -> str:
     facts = confirmation_facts(verdict)
     lines = [f"{verdict.action.upper()} {len(verdict.targets)} instance(s):"]
     for t in verdict.targets:
-        lines.append(f"  - {shown_name(t.name)}  {t.instance_id}  state={t.state}  env={t.env or '-'}")
+        place = f"  region={t.region}  account={t.account}" if t.region else ""
+        lines.append(f"  - {shown_name(t.name)}  {t.instance_id}  state={t.state}  env={t.env or '-'}{place}")
     if facts["production"]:
         lines.append("This touches PRODUCTION.")
     lines.append(f"Risk: {facts['consequence']}.")

@@ -80,6 +80,7 @@ class FleetIndex:
 
     def __init__(self, instances: Iterable[InstanceSummary]):
         self.instances = list(instances)
+        self.where = "in this region"  # what an unknown id was looked for in
         self.by_id: dict[str, InstanceSummary] = {}
         self.by_name: dict[str, list[InstanceSummary]] = {}
         self.by_normal: dict[str, list[InstanceSummary]] = {}
@@ -97,7 +98,7 @@ class FleetIndex:
         if ref in self.by_id:
             return self.by_id[ref]
         if is_instance_id(ref):
-            raise ResolutionError(f"no instance with id {ref} in this region")
+            raise ResolutionError(f"no instance with id {ref} {self.where}")
         if ref.startswith("i-") and not any(c.isspace() for c in ref) and ref not in self.by_name:
             raise ResolutionError(
                 f"'{ref}' is not a valid instance id (expected i- followed by 8 or 17 hex digits)"
@@ -128,6 +129,11 @@ class FleetIndex:
     def _unique(self, ref: str, matches: list[InstanceSummary]) -> InstanceSummary:
         if len(matches) == 1:
             return matches[0]
+        places = {(m.account, m.region) for m in matches}
+        if len(places) > 1:  # the same Name in two places: say where each one is, so a person can choose
+            listed = ", ".join(f"{m.name} ({m.instance_id}) in {m.region}, account {m.account}" for m in matches[:10])
+            raise ResolutionError(f"'{ref}' matches {len(matches)} instances: {listed}; name one by id, or say "
+                                  "the region or account")
         listed = ", ".join(f"{m.name} ({m.instance_id}, {m.state})" for m in matches[:10])
         raise ResolutionError(f"'{ref}' matches {len(matches)} instances: {listed}; name one by id")
 

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from mcp_server import ec2
+from mcp_server import fleet
 from mcp_server.errors import describe_for, failure_text
-from utils.aws import AwsClients, build_clients
+from utils.aws import AwsEstate
 from utils.config import Settings
 
 
@@ -32,16 +32,16 @@ def _tags(value: Any) -> bool:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()))
 
 
-# tool -> (its arguments in the EC2 function's order, each with a check of its already-valid shape;
+# tool -> (its arguments in the fleet function's order, each with a check of its already-valid shape;
 # the function). Arguments in any other shape go through MCP, whose validation says what is wrong.
 _TOOLS: dict[str, tuple[dict[str, Callable[[Any], bool]], Callable[..., Any]]] = {
-    "list_instances": ({"name": _optional_text, "state": _optional_text, "tags": _tags}, ec2.list_instances),
-    "describe_instance": ({"instance": lambda v: isinstance(v, str)}, ec2.describe_instance),
-    "get_instance_status": ({"instances": lambda v: v is None or _strings(v)}, ec2.get_instance_status),
+    "list_instances": ({"name": _optional_text, "state": _optional_text, "tags": _tags}, fleet.list_instances),
+    "describe_instance": ({"instance": lambda v: isinstance(v, str)}, fleet.describe_instance),
+    "get_instance_status": ({"instances": lambda v: v is None or _strings(v)}, fleet.get_instance_status),
 }
 _REQUIRED = {"describe_instance": {"instance"}}
-# Clients a function takes after its arguments, as ec2_tools.py passes them (status checks read alarms).
-_MORE_CLIENTS = {"get_instance_status": ("cloudwatch",)}
+# Where the call reads, as ec2_tools.py takes it (mcp_server/places.py).
+_PLACE = {"region": _optional_text, "account": _optional_text}
 SERVICE = "EC2"
 
 
@@ -50,7 +50,7 @@ class LocalReads:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._clients: AwsClients | None = None
+        self._estate: AwsEstate | None = None
         self._lock = threading.Lock()  # an early read on its own thread may build the clients
 
     @staticmethod
@@ -58,23 +58,22 @@ class LocalReads:
         spec = _TOOLS.get(tool)
         if spec is None or not _REQUIRED.get(tool, set()) <= arguments.keys():
             return False
-        checks = spec[0]
+        checks = spec[0] | _PLACE
         return all(name in checks and checks[name](value) for name, value in arguments.items())
 
     def call(self, tool: str, arguments: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         """(structured content, None) as the MCP tool would return it, or (None, its error sentence). Blocking."""
         if not self.serves(tool, arguments):
             raise ValueError(f"{tool} with these arguments is not served in-process")
-        try:
-            with self._lock:
-                if self._clients is None:
-                    self._clients = build_clients(self.settings)
-        except Exception as exc:  # as ServerState.clients says it: the whole AWS set-up, not one service
-            return None, describe_for(self.settings, exc)
+        with self._lock:
+            if self._estate is None:
+                self._estate = AwsEstate(self.settings)
         checks, function = _TOOLS[tool]
+        describe = lambda e: describe_for(self.settings, e, SERVICE)  # noqa: E731
         try:
-            more = (getattr(self._clients, name) for name in _MORE_CLIENTS.get(tool, ()))
-            result = function(self._clients.ec2, *(arguments.get(name) for name in checks), *more)
+            places = fleet.Fleet(self._estate, self.settings, describe, arguments.get("region"),
+                                 arguments.get("account"))
+            result = function(places, *(arguments.get(name) for name in checks))
         except Exception as exc:
             return None, failure_text(exc, lambda e: describe_for(self.settings, e, SERVICE))
         return result.model_dump(mode="json", by_alias=True), None

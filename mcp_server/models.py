@@ -30,8 +30,19 @@ class Result(BaseModel):
     model_config = ConfigDict(json_schema_extra=_flatten_nullable)
 
 
+class PlaceSkip(Result):
+    account: str = Field(description="Configured account name")
+    region: str
+    reason: str = Field(description="Why this place could not be read (one line)")
+
+
+SKIPPED = "Places that could not be read this time; the rest of the answer is complete"
+
+
 class InstanceSummary(Result):
     instance_id: str = Field(description="EC2 instance id, e.g. i-0abc1234")
+    region: str | None = Field(None, description="Region the instance lives in")
+    account: str | None = Field(None, description="Configured account name the instance lives in")
     name: str | None = Field(None, description="Value of the Name tag")
     state: str = Field(description="pending, running, stopping, stopped, shutting-down or terminated")
     instance_type: str | None = Field(None, description="EC2 instance type, e.g. t3.small")
@@ -49,6 +60,7 @@ class InstanceList(Result):
     instances: list[InstanceSummary] = Field(description="Matching instances, sorted by Name")
     count: int = Field(description="How many instances matched")
     has_more_results: bool = Field(False, description="True when the list was cut to keep the answer short")
+    skipped: list[PlaceSkip] = Field(default_factory=list, description=SKIPPED)
 
 
 class InstanceDetail(InstanceSummary):
@@ -66,6 +78,8 @@ class InstanceDetail(InstanceSummary):
 class InstanceStatus(Result):
     instance_id: str
     name: str | None = None
+    region: str | None = None
+    account: str | None = None
     state: str = Field(description="Instance state")
     system_status: str = Field(description="System status check: ok, impaired, initializing, not-applicable")
     instance_status: str = Field(description="Instance status check: ok, impaired, initializing, not-applicable")
@@ -83,11 +97,14 @@ class InstanceStatusList(Result):
     impaired: int = Field(description="How many instances have a failed status check")
     alarming: int = Field(0, description="How many instances have a CloudWatch alarm in ALARM")
     alarms_checked: bool = Field(True, description="False when the CloudWatch alarms could not be read")
+    skipped: list[PlaceSkip] = Field(default_factory=list, description=SKIPPED)
 
 
 class TargetChange(Result):
     instance_id: str
     name: str | None = None
+    region: str | None = None
+    account: str | None = None
     env: str | None = None
     previous_state: str | None = Field(None, description="State before the action")
     current_state: str | None = Field(None, description="State reported after the action")
@@ -124,6 +141,7 @@ class Alarm(Result):
     resource_name: str | None = Field(None, description="That resource's Name tag, if it has one")
     resource_env: str | None = Field(None, description="That resource's env tag (prod, staging, dev...), if any")
     region: str | None = Field(None, description="Region the alarm lives in")
+    account: str | None = Field(None, description="Configured account name the alarm lives in")
     threshold: float | None = None
     comparison: str | None = None
     updated: str | None = Field(None, description="When the state last changed, ISO 8601")
@@ -134,6 +152,7 @@ class AlarmList(Result):
     count: int = Field(description="How many alarms matched in all")
     firing: int = Field(description="How many are in ALARM")
     has_more_results: bool = Field(False, description="true when `count` is more than the alarms listed")
+    skipped: list[PlaceSkip] = Field(default_factory=list, description=SKIPPED)
 
 
 class Datapoint(Result):
@@ -144,6 +163,8 @@ class Datapoint(Result):
 class MetricSeries(Result):
     instance_id: str
     name: str | None = None
+    region: str | None = None
+    account: str | None = None
     metric: str
     statistic: str
     unit: str | None = None
@@ -158,6 +179,8 @@ class LogEvent(Result):
     timestamp: str
     stream: str
     message: str
+    region: str | None = None
+    account: str | None = None
 
 
 class LogSearchResult(Result):
@@ -165,6 +188,7 @@ class LogSearchResult(Result):
     pattern: str
     events: list[LogEvent] = Field(description="Matching events, newest last")
     has_more_results: bool = False
+    skipped: list[PlaceSkip] = Field(default_factory=list, description=SKIPPED)
 
 
 class LogGroup(Result):
@@ -172,6 +196,8 @@ class LogGroup(Result):
     stored_bytes: int | None = Field(None, description="Bytes stored in the group")
     retention_days: int | None = Field(None, description="Days events are kept; null: kept forever")
     created: str | None = Field(None, description="When the group was created (ISO 8601, UTC)")
+    region: str | None = None
+    account: str | None = None
 
 
 class LogGroupList(Result):
@@ -179,6 +205,7 @@ class LogGroupList(Result):
     count: int
     log_groups: list[LogGroup] = Field(description="Groups in name order")
     has_more_results: bool = Field(False, description="True when more groups match than were returned")
+    skipped: list[PlaceSkip] = Field(default_factory=list, description=SKIPPED)
 
 
 class CostLine(Result):

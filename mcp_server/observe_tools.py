@@ -9,9 +9,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import Field
 
-from mcp_server import cloudwatch, cost, evidence, logs, resource_tags
+from mcp_server import cloudwatch, cost, estate_observe, evidence
 from mcp_server.catalog import READ_ONLY, READ_TOOLS, read_meta
-from mcp_server.inventory import resolve_targets
 from mcp_server.models import (
     AlarmEvidence,
     AlarmList,
@@ -22,6 +21,7 @@ from mcp_server.models import (
     SopHitResult,
     SopSearchResult,
 )
+from mcp_server.places import AccountArg, RegionArg
 from mcp_server.state import ServerState, run_aws, state_of
 
 MAX_SOP_QUERY = 10_000
@@ -32,15 +32,14 @@ async def list_alarms(
     state: Annotated[str | None, Field(description="Only alarms in this state: ALARM, OK or INSUFFICIENT_DATA")] = None,
     max: Annotated[int, Field(description="Most alarms to return (firing first); large values may overflow "
                                           "the context")] = cloudwatch.DEFAULT_LISTED_ALARMS,
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> AlarmList:
-    """List CloudWatch alarms (firing ones first) with their state, metric and resource (type, id, Name, env)."""
+    """List CloudWatch alarms (firing ones first) with their state, metric, resource (type, id, Name, env),
+    region and account."""
     s = state_of(ctx)
-
-    def fetch() -> AlarmList:
-        listing = cloudwatch.name_instances(s.clients.ec2, cloudwatch.list_alarms(s.clients.cloudwatch, state, max))
-        return resource_tags.tag_resources(s.clients.tagging, listing)
-
-    return await run_aws(s, fetch, service="CloudWatch")
+    return await run_aws(s, lambda: estate_observe.list_alarms(s.fleet(region, account), state, max),
+                         service="CloudWatch")
 
 
 async def get_metric_statistics(
@@ -51,17 +50,13 @@ async def get_metric_statistics(
     minutes: Annotated[int, Field(description="How far back to look, in minutes")] = 60,
     period: Annotated[int, Field(description="Seconds per datapoint (multiple of 60)")] = 300,
     statistic: Annotated[str, Field(description="Average, Maximum, Minimum, Sum or SampleCount")] = "Average",
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> MetricSeries:
     """Get a CloudWatch metric (CPU by default) for one EC2 instance over the last N minutes."""
     s = state_of(ctx)
-
-    def fetch() -> MetricSeries:
-        target = resolve_targets(s.clients.ec2, [instance])[0]
-        return cloudwatch.get_metric_statistics(
-            s.clients.cloudwatch, target.instance_id, target.name, metric, minutes, period, statistic
-        )
-
-    return await run_aws(s, fetch, service="CloudWatch")
+    return await run_aws(s, lambda: estate_observe.get_metric_statistics(
+        s.fleet(region, account), instance, metric, minutes, period, statistic), service="CloudWatch")
 
 
 async def search_logs(
@@ -70,20 +65,26 @@ async def search_logs(
     pattern: Annotated[str, Field(description="CloudWatch filter pattern, e.g. ERROR or \"timed out\"; empty for all")] = "",
     minutes: Annotated[int, Field(description="How far back to search, in minutes")] = 60,
     limit: Annotated[int, Field(description="Most events to return (newest kept); large values may overflow the context")] = 50,
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> LogSearchResult:
     """Search a CloudWatch Logs group for lines matching a pattern in the last N minutes."""
     s = state_of(ctx)
-    return await run_aws(s, logs.search_logs, s.clients.logs, log_group, pattern, minutes, limit, service="CloudWatch Logs")
+    return await run_aws(s, lambda: estate_observe.search_logs(s.fleet(region, account), log_group, pattern, minutes,
+                                                               limit), service="CloudWatch Logs")
 
 
 async def list_log_groups(
     ctx: Context,
     prefix: Annotated[str | None, Field(description="Only groups whose name starts with this, e.g. /aws/ec2; "
                                                     "empty for all")] = None,
+    region: RegionArg = None,
+    account: AccountArg = None,
 ) -> LogGroupList:
     """List CloudWatch Logs groups (name, stored bytes, retention, created), to pick one for search_logs."""
     s = state_of(ctx)
-    return await run_aws(s, logs.describe_log_groups, s.clients.logs, prefix or "", service="CloudWatch Logs")
+    return await run_aws(s, lambda: estate_observe.describe_log_groups(s.fleet(region, account), prefix or ""),
+                         service="CloudWatch Logs")
 
 
 async def get_cost_and_usage(
@@ -131,7 +132,7 @@ async def search_sops(
 async def get_alarm_evidence(
     ctx: Context,
     alarm: Annotated[str, Field(description="The alarm's name, as list_alarms shows it")],
-    region: Annotated[str | None, Field(description="Region the alarm lives in; default the server's")] = None,
+    region: Annotated[str | None, Field(description="Region the alarm lives in; default the session's")] = None,
     account: Annotated[str | None, Field(description="Account name from aiops.toml; default the session's")] = None,
     minutes: Annotated[int, Field(description="How far back to look, in minutes")] = evidence.DEFAULT_MINUTES,
     seconds: Annotated[float, Field(description="Time budget; parts not back in time are left out, "
@@ -139,20 +140,18 @@ async def get_alarm_evidence(
 ) -> AlarmEvidence:
     """Gather what an alarm's page shows: its metric over the last hour, error log lines, EC2 status checks."""
     s = state_of(ctx)
-    clients = clients_for(s, account, region)
     mapping = (s.settings.evidence or {}).get("log_groups") or {}
     log_groups = {str(k): v for k, v in mapping.items() if isinstance(v, str)} if isinstance(mapping, dict) else {}
-    return await run_aws(s, evidence.gather, clients, alarm, minutes=minutes, seconds=seconds, log_groups=log_groups,
-                         service="CloudWatch")
+    return await run_aws(s, lambda: evidence.gather(one_place(s, account, region), alarm, minutes=minutes,
+                                                    seconds=seconds, log_groups=log_groups), service="CloudWatch")
 
 
-def clients_for(s: ServerState, account: str | None, region: str | None):
-    """The clients of one account and region. Only the server's own place for now: another place is refused
-    rather than answered from the wrong one."""
-    clients = s.clients
-    if (account and account != "default") or (region and region != clients.region):
-        raise ToolError(f"UnknownPlace: this server reads account 'default' in {clients.region} only")
-    return clients
+def one_place(s: ServerState, account: str | None, region: str | None):
+    """The clients of the one account and region an alarm lives in (default: the session's own). A place the
+    call names is checked against the configuration first: never answered from another one."""
+    if account or region:
+        s.fleet(region, account)  # an unknown account or region raises UnknownPlace
+    return s.clients_for(account, region)
 
 
 LOG_GROUPS_URI = "aiops://log-groups/{prefix}"
@@ -170,7 +169,7 @@ def register(mcp: MCPServer) -> None:
     async def log_group_names(prefix: str, ctx: Context) -> str:
         s = state_of(ctx)
         try:
-            names = await run_aws(s, logs.list_log_groups, s.clients.logs, service="CloudWatch Logs")
+            names = await run_aws(s, lambda: estate_observe.log_group_names(s.fleet()), service="CloudWatch Logs")
         except ToolError as exc:  # a ResourceError is a failed read the SDK reports in one line, not a crash
             raise ResourceError(str(exc)) from exc
         wanted = "" if prefix == "all" else prefix

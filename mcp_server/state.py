@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_server.errors import describe_for, failure_text
 from mcp_server.guards import BlastWindow
 from utils.audit import AuditLog, AuditUnavailable
-from utils.aws import AwsClients, build_clients
+from utils.aws import AwsClients, AwsEstate
 from utils.config import Settings
 
 T = TypeVar("T")
@@ -34,7 +34,7 @@ class ServerState:
     startup_error: str | None = None
     tool_names: frozenset[str] | None = None  # the catalog, for checking SOP recoveries
     window: BlastWindow | None = None  # targets of destructive calls per caller, over a rolling window
-    _clients: AwsClients | None = None
+    _estate: AwsEstate | None = None
     _sop_store: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -49,16 +49,32 @@ class ServerState:
         return state
 
     @property
-    def clients(self) -> AwsClients:
-        """The process's AWS clients. Tools read this outside `run_aws`, so a client that cannot be built
-        (an unknown profile, a malformed endpoint) is a ToolError here, not a crash the SDK logs."""
+    def estate(self) -> AwsEstate:
         with self._lock:
-            try:
-                if self._clients is None:
-                    self._clients = build_clients(self.settings)
-                return self._clients
-            except Exception as exc:
-                raise ToolError(self.describe(exc)) from exc
+            if self._estate is None:
+                self._estate = AwsEstate(self.settings)
+            return self._estate
+
+    def clients_for(self, account: str | None = None, region: str | None = None) -> AwsClients:
+        """One place's AWS clients (None: the session's own account, or its region), built once per process.
+
+        Tools read this outside `run_aws`, so a client that cannot be built (an unknown account or profile,
+        a malformed endpoint) is a ToolError here, not a crash the SDK logs."""
+        try:
+            return self.estate.clients(account or self.settings.account_names[0], region or self.settings.region)
+        except Exception as exc:
+            raise ToolError(failure_text(exc, self.describe)) from exc
+
+    @property
+    def clients(self) -> AwsClients:
+        """The session's own account in its own region (Cost Explorer, which is one per account)."""
+        return self.clients_for()
+
+    def fleet(self, region: str | None = None, account: str | None = None):
+        """The places a call covers (mcp_server/fleet.py); an unknown account or region raises UnknownPlace."""
+        from mcp_server.fleet import Fleet
+
+        return Fleet(self.estate, self.settings, self.describe, region, account)
 
     def describe(self, exc: BaseException, service: str = "AWS") -> str:
         return describe_for(self.settings, exc, service)

@@ -56,7 +56,7 @@ def metric_line(evidence: dict[str, Any], spark: bool = True) -> str | None:
     return f"{head} last hour{shape} latest {number(values[-1])}, max {number(max(values))}{tail}"
 
 
-def status_line(evidence: dict[str, Any]) -> str | None:
+def checks_line(evidence: dict[str, Any]) -> str | None:
     """`status checks: system ok, instance impaired (running)`; an older list shape reads the same."""
     status = evidence.get("status")
     if isinstance(status, list):  # incidents stored before evidence had its own tool
@@ -97,6 +97,6 @@ def evidence_lines(evidence: dict[str, Any] | None) -> list[str]:
     """Every line, in page order: metric, status, logs head and lines, what was left out."""
     if not evidence:
         return []
-    head = [line for line in (metric_line(evidence), status_line(evidence), log_head(evidence)) if line]
+    head = [line for line in (metric_line(evidence), checks_line(evidence), log_head(evidence)) if line]
     tail = [line for line in (left_out_line(evidence),) if line]
     return head + [f"  {line}" for line in log_lines(evidence)] + tail

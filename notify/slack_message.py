@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from notify.base import Alert, duration
-from notify.evidence_text import left_out_line, log_head, log_lines, metric_line, status_line
+from notify.evidence_text import checks_line, left_out_line, log_head, log_lines, metric_line
 
 __all__ = ["RESOLVED_COLOUR", "TIER_COLOURS", "TIER_NAMES", "build_message", "decision_message", "escape", "status_line"]
 
@@ -104,7 +104,7 @@ def _fallback_text(alert: Alert) -> str:
     ping = "<!channel> " if alert.tier == 0 else ""
     again = " (still firing — repeat page)" if alert.kind == "repage" else ""
     parts = [f"{ping}{tier}{again}: {alarm} on {resource}{_verified(alert)}.", f"Proposed action: {_proposal(alert)}."]
-    seen = [line for line in (metric_line(alert.evidence), status_line(alert.evidence)) if line]
+    seen = [line for line in (metric_line(alert.evidence), checks_line(alert.evidence)) if line]
     if seen:  # recovery first: the action, then what it is based on, then the SOP
         parts.append(f"Evidence: {escape('; '.join(seen), 600)}.")
     parts.append(f"SOP: {escape(alert.sop_title, 300) or 'none found'}.")
@@ -138,7 +138,7 @@ def _alert_blocks(alert: Alert) -> list[dict[str, Any]]:
 def _evidence_blocks(alert: Alert) -> list[dict[str, Any]]:
     """One section: the metric's sparkline, the status checks, the log lines in a code block, what was left out."""
     evidence = alert.evidence or {}
-    heads = [escape(line, 600) for line in (metric_line(evidence), status_line(evidence), log_head(evidence)) if line]
+    heads = [escape(line, 600) for line in (metric_line(evidence), checks_line(evidence), log_head(evidence)) if line]
     # Log text is untrusted: escaped, and no run of backticks may close the code block early.
     logs = [escape(line, 500).replace("`", "'") for line in log_lines(evidence)]
     left = left_out_line(evidence)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
-from utils.config import Settings
+from utils.config import DEFAULT_ACCOUNT, AccountConfig, Settings
 
 # botocore's standard retry mode makes 3 attempts in all unless AWS_MAX_ATTEMPTS says otherwise.
 DEFAULT_ATTEMPTS = 3
@@ -43,12 +44,14 @@ class TimeoutBudget:
 
 
 class AwsClients:
-    """Clients built once per process, each on first use (a botocore service model takes ~50-200 ms to load)."""
+    """One place's clients (an account in a region), each built on first use (a botocore service model
+    takes ~50-200 ms to load)."""
 
-    def __init__(self, settings: Settings):
-        self._session = make_session(settings)
+    def __init__(self, settings: Settings, session=None, region: str | None = None, account: str = DEFAULT_ACCOUNT):
+        self._session = session if session is not None else make_session(settings)
         self._config = client_config(TimeoutBudget.from_settings(settings))
-        self.region = settings.region
+        self.region = region or settings.region
+        self.account = account
         self.endpoint_url = settings.aws_endpoint_url
 
     def _client(self, service: str, region: str | None = None):
@@ -76,12 +79,83 @@ class AwsClients:
         return self._client("ce", "us-east-1")  # Cost Explorer is a global service served from us-east-1
 
 
-def make_session(settings: Settings):
+class UnknownAccount(ValueError):
+    code = "UnknownAccount"
+
+
+class AwsEstate:
+    """Clients per (account, region), built once per process on first use.
+
+    Each account has its own boto3 session and so its own credentials: its profile's, or a role's
+    assumed through STS with botocore's refreshing credentials (renewed before they expire, by botocore),
+    sourced from the session's own. Two accounts never share a credential object.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._sessions: dict[str, object] = {}
+        self._clients: dict[tuple[str, str], AwsClients] = {}
+        self._lock = threading.Lock()
+
+    def clients(self, account: str, region: str) -> AwsClients:
+        with self._lock:
+            key = (account, region)
+            if key not in self._clients:
+                self._clients[key] = AwsClients(self.settings, self._session(account), region, account)
+            return self._clients[key]
+
+    def _session(self, account: str):
+        if account not in self._sessions:
+            spec = self.settings.account(account)
+            if spec is None:
+                raise UnknownAccount(f"no account named {account!r} is configured "
+                                     f"(accounts: {', '.join(self.settings.account_names)})")
+            self._sessions[account] = account_session(self.settings, spec)
+        return self._sessions[account]
+
+
+def account_session(settings: Settings, spec: AccountConfig):
+    """A boto3 session for one configured account."""
+    if spec.own_credentials:
+        return make_session(settings)
+    if spec.profile:
+        return make_session(settings, profile=spec.profile)
+    return assumed_session(settings, spec.role_arn or "")
+
+
+def assumed_session(settings: Settings, role_arn: str):
+    """A session whose credentials are `role_arn` assumed from the session's own, refreshed by botocore."""
+    import boto3
+    import botocore.session
+    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+    source = make_session(settings)
+    config = client_config(TimeoutBudget.from_settings(settings))
+
+    def sts_client(service: str, **keys):
+        return source.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url,
+                             config=config, **keys)
+
+    source_credentials = source.get_credentials()
+    if source_credentials is None:
+        from botocore.exceptions import NoCredentialsError
+
+        raise NoCredentialsError()
+    fetcher = AssumeRoleCredentialFetcher(sts_client, source_credentials, role_arn,
+                                          extra_args={"RoleSessionName": "aiops-agent"})
+    core = botocore.session.Session()
+    core._credentials = DeferredRefreshableCredentials(fetcher.fetch_credentials, "assume-role")
+    session = boto3.session.Session(botocore_session=core, region_name=settings.region)
+    session.events.register("before-parse", reject_unparseable)
+    return session
+
+
+def make_session(settings: Settings, profile: str | None = None):
     import boto3  # boto3 import costs ~150 ms; only pay it where AWS is used
     from botocore.utils import validate_region_name
 
     validate_region_name(settings.region)  # botocore's own rule, here rather than at each client's first use
-    session = boto3.session.Session(profile_name=settings.aws_profile, region_name=settings.region)
+    session = boto3.session.Session(profile_name=profile or settings.aws_profile, region_name=settings.region)
     session.events.register("before-parse", reject_unparseable)
     return session
 
@@ -117,4 +191,5 @@ def client_config(budget: TimeoutBudget):
 
 
 def build_clients(settings: Settings) -> AwsClients:
+    """The session's own account in its own region (the first place)."""
     return AwsClients(settings)

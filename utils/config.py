@@ -7,12 +7,23 @@ names its variable explicitly rather than relying on a prefix.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from utils.urls import public_url, redact
@@ -23,6 +34,49 @@ CONFIG_FILE_NAME = "aiops.toml"
 
 class ConfigError(Exception):
     """A setting or the config file is unusable; the message says which and why."""
+
+
+REGION_CODE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
+DEFAULT_ACCOUNT = "default"
+
+
+class AccountConfig(BaseModel):
+    """One `[[accounts]]` entry: a name, and how to reach it (a profile, or a role assumed through STS)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    profile: str | None = None
+    role_arn: str | None = Field(None, pattern=r"^arn:aws[\w-]*:iam::\d{12}:role/\S+$")
+    regions: list[str] | None = None  # else the top-level `regions`
+    account_id: str | None = Field(None, pattern=r"^\d{12}$")  # informative; the role ARN's id otherwise
+    env: str | None = None  # what the account is for ("prod"); its name says it otherwise
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> AccountConfig:
+        if self.profile and self.role_arn:
+            raise ValueError(f"account {self.name!r} has both profile and role_arn; give one")
+        for region in self.regions or []:
+            _check_region(region)
+        return self
+
+    @property
+    def own_credentials(self) -> bool:
+        """No profile and no role: the session's own credentials, under this name."""
+        return not self.profile and not self.role_arn
+
+
+class Place(NamedTuple):
+    """One account (by its configured name) in one region."""
+
+    account: str
+    region: str
+
+
+def _check_region(region: str) -> str:
+    if not isinstance(region, str) or not REGION_CODE.match(region):
+        raise ValueError(f"{region!r} is not a region code (e.g. us-east-1)")
+    return region
 
 
 class Settings(BaseSettings):
@@ -118,6 +172,13 @@ class Settings(BaseSettings):
     pagerduty: dict[str, Any] = Field(default_factory=dict)  # [pagerduty] tiers = [0]
     evidence: dict[str, Any] = Field(default_factory=dict)  # [evidence.log_groups] "orders-db*" = "/aws/rds/…"
     slack: dict[str, Any] = Field(default_factory=dict)  # [slack] approvers = ["U0123ABCD"]  # [intake] queue, reconcile_minutes (monitor --queue)
+    # The estate (DESIGN.md, "The estate"): regions read by default, and the accounts beyond the session's.
+    regions: list[str] = Field(default_factory=list)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    # --account NAME: only this account is read or acted on (None: every configured account).
+    only_account: str | None = None
+    # --region R[,R...]: only these regions, in every account (None: each account's configured regions).
+    only_regions: list[str] | None = None
     # With --sandbox: the sandbox generation's own directory (utils/sandbox_state.py sets it).
     _sandbox_state: Path | None = PrivateAttr(None)
 
@@ -137,9 +198,55 @@ class Settings(BaseSettings):
                              "(e.g. http://localhost:5000)")
         return value.strip()
 
+    @field_validator("regions", "only_regions")
+    @classmethod
+    def _regions_are_codes(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else list(dict.fromkeys(_check_region(r) for r in value))
+
+    @model_validator(mode="after")
+    def _accounts_are_distinct(self) -> Settings:
+        names = [a.name for a in self.accounts]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice:
+            raise ValueError(f"account {twice!r} is configured twice")
+        own = [a.name for a in self.accounts if a.own_credentials]
+        if len(own) > 1:
+            raise ValueError(f"accounts {own[0]!r} and {own[1]!r} both use the session's own credentials; "
+                             "give one a profile or role_arn")
+        if self.only_account and self.only_account not in self.account_names:
+            raise ValueError(f"no account named {self.only_account!r} is configured "
+                             f"(accounts: {', '.join(self.account_names)})")
+        return self
+
     @property
     def region(self) -> str:
         return self.aws_region or "us-east-1"
+
+    @property
+    def default_regions(self) -> list[str]:
+        """The regions read when none is named: --region, else `regions` from aiops.toml, else the session's."""
+        return list(self.only_regions or self.regions) or [self.region]
+
+    @property
+    def estate(self) -> list[AccountConfig]:
+        """Every configured account, the session's own first (named `default` unless an entry names it)."""
+        accounts = list(self.accounts)
+        if not any(a.own_credentials for a in accounts):
+            accounts.insert(0, AccountConfig(name=DEFAULT_ACCOUNT))
+        accounts.sort(key=lambda a: not a.own_credentials)
+        return accounts
+
+    @property
+    def account_names(self) -> list[str]:
+        return [a.name for a in self.estate]
+
+    def account(self, name: str) -> AccountConfig | None:
+        return next((a for a in self.estate if a.name == name), None)
+
+    def places(self) -> list[Place]:
+        """Every (account, region) read by default; `--account` narrows it to one account."""
+        return [Place(a.name, r) for a in self.estate if self.only_account in (None, a.name)
+                for r in (self.only_regions or a.regions or self.default_regions)]
 
     @property
     def sandbox_home(self) -> Path:
@@ -186,15 +293,36 @@ def load_settings(**overrides: Any) -> Settings:
     # Environment wins over the file: drop file keys whose variable is set.
     merged: dict[str, Any] = {k: v for k, v in file_values.items() if not _env_sets(k)}
     merged.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        settings = Settings(**merged)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"invalid setting {where}: {message}") from exc
+    only_account = merged.pop("only_account", None)
+    settings = _validated(merged)
+    if settings.sandbox and "regions" not in file_values and "accounts" not in file_values:
+        # The sandbox's own estate (both regions, `default` and `prod`) unless aiops.toml names places.
+        from utils.sandbox_places import SANDBOX_ACCOUNTS, sandbox_regions
+
+        merged.update(regions=sandbox_regions(settings.region), accounts=SANDBOX_ACCOUNTS)
+    settings = _validated({**merged, "only_account": only_account} if only_account else merged)
     settings.home = settings.home.expanduser()
     return settings
+
+
+def _validated(values: dict[str, Any]) -> Settings:
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        where = {"only_regions": "--region", "only_account": "--account"}.get(where.split(".")[0], where)
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "string_pattern_mismatch":
+            message = _PATTERN_HINTS.get(str(first["loc"][-1]), message)
+        raise ConfigError(f"invalid setting {where}: {message}" if where else message) from exc
+
+
+_PATTERN_HINTS = {
+    "role_arn": "must be an IAM role ARN, e.g. arn:aws:iam::111111111111:role/aiops",
+    "name": "an account name is letters, digits, '.', '_' and '-'",
+    "account_id": "an account id is 12 digits",
+}
 
 
 def _env_sets(field_name: str) -> bool:

@@ -36,10 +36,11 @@ class IncidentStore(HistoryViews):
                 return None
             cur = db.execute(
                 "INSERT OR IGNORE INTO incidents (key, alarm, source, tier, tier_reason, status, instance_id,"
-                " name, metric, summary, opened_at, claim_owner, claim_at, resource_type, resource_id, region)"
-                " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " name, metric, summary, opened_at, claim_owner, claim_at, resource_type, resource_id, region,"
+                " account) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (new.key, new.alarm, new.source, new.tier, new.tier_reason, new.instance_id, new.name,
-                 new.metric, new.summary[:4000], now, owner, now, new.resource_type, new.resource_id, new.region),
+                 new.metric, new.summary[:4000], now, owner, now, new.resource_type, new.resource_id, new.region,
+                 new.account),
             )
             if cur.rowcount == 0:
                 return None

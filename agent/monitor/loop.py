@@ -39,7 +39,7 @@ STOP_GRACE_SECONDS = 10.0
 
 def check_config(settings: Settings) -> tuple[MonitorOptions, TierRules]:
     """The [monitor] and [tiers] tables, or a ConfigError saying which key is wrong."""
-    return MonitorOptions.from_settings(settings), TierRules.from_config(settings.tiers)
+    return MonitorOptions.from_settings(settings), TierRules.from_config(settings.tiers, getattr(settings, "accounts", []))
 
 
 class Monitor:
@@ -211,6 +211,10 @@ class Monitor:
                 cycle.report.unread[source.name] = "; ".join(seen.failures) or "it could not be read"
             context.covered |= {key for s in reading.signals for key in s.covers}
             readings[source.name] = reading
+        held = {inc.key for inc in self.store.open_incidents() if seen.holds(inc.account, inc.region)}
+        for reading in readings.values():
+            if reading.active is not None:
+                reading.active |= held  # a place not read this cycle resolves nothing
         return readings
 
     # -- events ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from agent.monitor.records import Approval, Incident
 from notify.base import Alert, DeliveryResult, duration
-from notify.evidence_text import left_out_line, log_head, status_line
+from notify.evidence_text import checks_line, left_out_line, log_head
 from utils.config import ConfigError, Settings
 
 __all__ = ["CycleReport", "MonitorEvent", "MonitorOptions", "QueueItem", "alert_for", "delivery_line", "duration",
@@ -88,10 +88,11 @@ def incident_json(incident: Incident, notified: bool) -> dict[str, Any]:
 
 
 def resource_json(incident: Incident) -> dict[str, Any]:
-    """`{"type", "id", "name", "region", "account", "instance_id"}`; `account` is "default" until accounts exist."""
+    """`{"type", "id", "name", "region", "account", "instance_id"}`; an incident from before accounts is `default`'s."""
     rtype = resource_type(incident)
     rid = incident.resource_id or incident.instance_id or (incident.alarm if rtype == "cloudwatch:alarm" else None)
-    return {"type": rtype, "id": rid, "name": incident.name or rid, "region": incident.region, "account": "default",
+    return {"type": rtype, "id": rid, "name": incident.name or rid, "region": incident.region,
+            "account": incident.account or "default",
             "instance_id": incident.instance_id if rtype == "ec2:instance" else None}
 
 
@@ -123,7 +124,7 @@ def evidence_line(evidence: dict[str, Any]) -> str | None:
         return (f"{metric.get('name')} ({metric.get('statistic')}) last hour: latest {values[-1]:.1f}{unit}, "
                 f"max {max(values):.1f}, {len(values)} points")
     if "status" in evidence:
-        return status_line(evidence) or "no status reported"
+        return checks_line(evidence) or "no status reported"
     return None
 
 
@@ -141,7 +142,7 @@ def evidence_of(data: dict[str, Any] | None) -> dict[str, Any]:
 
 def evidence_summary(evidence: dict[str, Any]) -> str:
     """The timeline's line: what was gathered, in a few words."""
-    parts = [evidence_line(evidence) if evidence.get("metric") else None, status_line(evidence),
+    parts = [evidence_line(evidence) if evidence.get("metric") else None, checks_line(evidence),
              log_head(evidence), left_out_line(evidence)]
     return "; ".join(p for p in parts if p) or "nothing gathered"
 

@@ -5,6 +5,8 @@ list_alarms in ALARM, concurrently. Env and tags, which only tiering needs, are 
 instances about to get a *new* incident and are cached across cycles: a few describe_instance
 calls, or one list_instances when many are needed at once (fewer API calls on a real account).
 A call that fails leaves its part None: what depends on it neither opens nor resolves this cycle.
+Both calls cover every configured account and region; a place the server could not read comes back in
+their `skipped`, is one line in the cycle's skips, and its incidents stay as they are (`unread`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ class Observation:
     statuses: list[dict[str, Any]] | None  # None: get_instance_status failed this cycle
     alarms: list[dict[str, Any]] | None  # firing alarms; None: list_alarms failed this cycle
     failures: list[str] = field(default_factory=list)  # "list_alarms failed (why)", one per failed call
+    unread: set[tuple[str, str]] = field(default_factory=set)  # (account, region) a call could not read
+
+    def holds(self, account: str | None, region: str | None) -> bool:
+        """An incident in a place this look could not read neither resolves nor changes (no region: unsure)."""
+        if not self.unread:
+            return False
+        return region is None or ((account or "default"), region) in self.unread
 
 
 async def observe(session: ToolSession, skips: Skips) -> Observation:
@@ -44,7 +53,19 @@ async def observe(session: ToolSession, skips: Skips) -> Observation:
                  else Instance(r["instance_id"], r.get("name"), r.get("state") or "unknown")
                  for r in rows or []}
     alarm_rows = _rows(alarms, "alarms", skips, "alarms neither open nor resolve", failures)
-    return Observation(instances, rows, alarm_rows, failures)
+    return Observation(instances, rows, alarm_rows, failures, _unread(skips, statuses, alarms))
+
+
+def _unread(skips: Skips, *outcomes: Any) -> set[tuple[str, str]]:
+    """The places the server skipped, each said once however many calls skipped it."""
+    unread: dict[tuple[str, str], str] = {}
+    for outcome in outcomes:
+        for skip in (outcome.data or {}).get("skipped") or [] if outcome.ok else []:
+            if isinstance(skip, dict) and skip.get("region"):
+                unread.setdefault((skip.get("account") or "default", skip["region"]), str(skip.get("reason") or ""))
+    for (account, region), reason in unread.items():
+        skips.add(f"skipped {account}/{region}: {' '.join(reason.split())[:300]}; its incidents wait a cycle")
+    return set(unread)
 
 
 def _rows(outcome: Any, name: str, skips: Skips, consequence: str,
@@ -97,8 +118,11 @@ async def add_details(session: ToolSession, seen: Observation, wanted: set[str],
     gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
 
     async def describe(iid: str) -> None:
+        known = seen.instances.get(iid)
+        # Where it lives, when known: an id needs no search of every place (nor every place to answer).
+        place = {k: v for k, v in (("region", known.region), ("account", known.account)) if v} if known else {}
         async with gate:
-            outcome = await session.call("describe_instance", {"instance": iid})
+            outcome = await session.call("describe_instance", {"instance": iid, **place})
         if outcome.ok and outcome.data:
             _learn(seen, cache, Instance.from_tool(outcome.data))
 

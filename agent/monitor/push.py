@@ -162,9 +162,11 @@ class PushIntake:
         for account in getattr(self.monitor.settings, "accounts", None) or []:
             arn = getattr(account, "role_arn", None) or (account.get("role_arn") if isinstance(account, dict) else None)
             name = getattr(account, "name", None) or (account.get("name") if isinstance(account, dict) else None)
-            if account_id and arn and f":{account_id}:" in arn and name:
+            declared = getattr(account, "account_id", None)
+            if account_id and name and ((arn and f":{account_id}:" in arn) or declared == account_id):
                 return name
-        return "default"
+        names = getattr(self.monitor.settings, "account_names", None)  # the session's own, as the poll names it
+        return names[0] if names else "default"
 
     def _log_once(self, message: Any, why: str) -> None:
         if message.message_id in self._logged:

@@ -36,6 +36,7 @@ class NewIncident(BaseModel):
     resource_type: str | None = None  # utils/resources.py; None in rows from before it (EC2 when instance_id)
     resource_id: str | None = None
     region: str | None = None
+    account: str | None = None  # the configured account's name; None in rows from before accounts
 
 
 class Incident(NewIncident):

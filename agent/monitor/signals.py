@@ -33,11 +33,14 @@ class Instance:
     role: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     detailed: bool = False  # env/tags known (list_instances or describe_instance), not just id/name/state
+    region: str | None = None
+    account: str | None = None
 
     @classmethod
     def from_tool(cls, data: dict[str, Any]) -> Instance:
         return cls(instance_id=data["instance_id"], name=data.get("name"), state=data.get("state") or "unknown",
-                   env=data.get("env"), role=data.get("role"), tags=dict(data.get("tags") or {}), detailed=True)
+                   env=data.get("env"), role=data.get("role"), tags=dict(data.get("tags") or {}), detailed=True,
+                   region=data.get("region"), account=data.get("account"))
 
 
 @dataclass
@@ -76,11 +79,13 @@ def alarm_key(name: str, instance_id: str | None) -> str:
 
 
 def resource_key(alarm: dict[str, Any]) -> str:
-    """EC2 and resource-less alarms keep the keys they always had; others name their type and id."""
+    """EC2 alarms keep the keys they always had (an instance id is already unique to its account and region);
+    others name their type and id, and where the alarm lives, so one alarm name in two places is two incidents."""
     rtype, rid = alarm_resource(alarm)
     if rtype == EC2:
         return alarm_key(alarm["name"], rid)
-    return alarm_key(alarm["name"], None if rid == alarm["name"] and not alarm.get("dimensions") else f"{rtype}:{rid}")
+    key = alarm_key(alarm["name"], None if rid == alarm["name"] and not alarm.get("dimensions") else f"{rtype}:{rid}")
+    return f"{key}@{alarm.get('account') or 'default'}/{alarm['region']}" if alarm.get("region") else key
 
 
 def alarm_resource(alarm: dict[str, Any]) -> tuple[str, str]:
@@ -121,11 +126,12 @@ def alarm_signals(
         if inst.state in {"terminated", "shutting-down"}:
             skips.add("skipped alarms on terminated instances", f"{name} ({inst.name or iid})")
             continue
-        decision = classify(rules, name, metric, inst.env, inst.tags)
+        place = (alarm.get("region") or inst.region, alarm.get("account") or inst.account)
+        decision = classify(rules, name, metric, inst.env, inst.tags, account=place[1])
         summary = alarm.get("reason") or alarm.get("description") or ""
         status_check = is_status_check(name, metric)
         signals.append(Signal(
-            incident=_new(alarm_key(name, iid), name, "alarm", decision, inst, metric, summary, alarm.get("region")),
+            incident=_new(alarm_key(name, iid), name, "alarm", decision, inst, metric, summary, place),
             sop_query=sop_query(name, metric, alarm.get("description"), inst),
             status_check=status_check,
             sop_kind=alarm_kind(name, metric, inst),
@@ -139,12 +145,12 @@ def resource_signal(alarm: dict[str, Any], rtype: str, rid: str, rules: TierRule
     """A firing alarm on a resource the catalog cannot act on: incident, SOP and page; its Name and env tags
     (list_alarms reads them in batches) name it and tier it."""
     name, metric = alarm["name"], alarm.get("metric")
-    decision = classify(rules, name, metric, alarm.get("resource_env"), {})
+    decision = classify(rules, name, metric, alarm.get("resource_env"), {}, account=alarm.get("account"))
     label = None if rid == name else rid
     incident = NewIncident(key=resource_key(alarm), alarm=name, source="alarm", tier=decision.tier,
                            tier_reason=decision.reason, name=alarm.get("resource_name") or label, metric=metric,
-                           resource_type=rtype,
-                           resource_id=rid, region=alarm.get("region"),
+                           resource_type=rtype, resource_id=rid, region=alarm.get("region"),
+                           account=alarm.get("account"),
                            summary=alarm.get("reason") or alarm.get("description") or "")
     # Its own id taken out (as for an instance), so alarms of one kind share one search.
     text = sop_query(name, metric, alarm.get("description"), Instance(label) if label else None, rtype)
@@ -166,10 +172,12 @@ def status_signals(
         inst = fleet.get(iid) or Instance(iid, status.get("name"), status.get("state") or "unknown")
         label = inst.name or iid
         alarm = f"StatusCheckFailed:{label}"
-        decision = classify(rules, alarm, "StatusCheckFailed", inst.env, inst.tags, unreachable=True)
+        decision = classify(rules, alarm, "StatusCheckFailed", inst.env, inst.tags, unreachable=True,
+                            account=inst.account or status.get("account"))
         summary = f"EC2 {' and '.join(failed)} status check impaired"
         signals.append(Signal(
-            incident=_new(status_key(iid), alarm, "status", decision, inst, "StatusCheckFailed", summary),
+            incident=_new(status_key(iid), alarm, "status", decision, inst, "StatusCheckFailed", summary,
+                          (inst.region or status.get("region"), inst.account or status.get("account"))),
             sop_query=sop_query("status check failed", "StatusCheckFailed", None, inst),
             status_check=True,
             sop_kind="status-check",
@@ -192,10 +200,10 @@ def state_signals(
         label = inst.name or iid
         alarm = f"Instance{change.capitalize()}:{label}"
         # Stopped without us is production down on prod (Tier 0), a warning elsewhere.
-        decision = classify(rules, alarm, None, inst.env, inst.tags, down=f"{change} without us")
+        decision = classify(rules, alarm, None, inst.env, inst.tags, down=f"{change} without us", account=inst.account)
         summary = f"{label} is {inst.state}; it was {previous[iid]} and no agent action explains it"
         signals.append(Signal(
-            incident=_new(state_key(iid), alarm, "state", decision, inst, None, summary),
+            incident=_new(state_key(iid), alarm, "state", decision, inst, None, summary, (inst.region, inst.account)),
             sop_query=sop_query(f"instance {change} unexpectedly", None, None, inst),
             state_change=change,
             sop_kind=f"state-{change}",
@@ -247,10 +255,11 @@ def alarm_kind(alarm: str, metric: str | None, inst: Instance | None) -> str:
 
 
 def _new(key: str, alarm: str, source: str, decision: TierDecision, inst: Instance, metric: str | None,
-         summary: str, region: str | None = None) -> NewIncident:
+         summary: str, place: tuple[str | None, str | None] = (None, None)) -> NewIncident:
+    """`place`: (region, account) where the instance lives, when the server said."""
     return NewIncident(key=key, alarm=alarm, source=source, tier=decision.tier, tier_reason=decision.reason,
                        instance_id=inst.instance_id, name=inst.name, metric=metric, summary=summary,
-                       resource_type=EC2, resource_id=inst.instance_id, region=region)
+                       resource_type=EC2, resource_id=inst.instance_id, region=place[0], account=place[1])
 
 
 def _parse(ts: str) -> datetime:

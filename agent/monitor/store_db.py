@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     sops TEXT NOT NULL DEFAULT '[]', proposal TEXT, note TEXT,
     notified_at REAL, last_paged_at REAL, pages INTEGER NOT NULL DEFAULT 0,
     claim_owner TEXT, claim_at REAL, auto_handled INTEGER NOT NULL DEFAULT 0, evidence TEXT,
-    resource_type TEXT, resource_id TEXT, region TEXT
+    resource_type TEXT, resource_id TEXT, region TEXT, account TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS incidents_one_open ON incidents(key) WHERE status = 'open';
 CREATE TABLE IF NOT EXISTS approvals (
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS instance_states (
 """
 
 # Columns added to `incidents` after the first release: a store from before them gains them on open.
-_ADDED_INCIDENT_COLUMNS = ("evidence", "resource_type", "resource_id", "region")
+_ADDED_INCIDENT_COLUMNS = ("evidence", "resource_type", "resource_id", "region", "account")
 
 
 class IncidentStoreUnavailable(Exception):

@@ -1,7 +1,7 @@
 """Tier rules (docs/architecture.md, "Tiers"): which page an alarm deserves.
 
 Tier 0 EMERGENCY is production down: a status-check alarm or an unreachable instance on a
-prod/production instance, or any alarm named (or instance tagged) sev0/p0/emergency.
+prod/production instance (its env tag, or an account aiops.toml names or marks prod/production), or any alarm named (or instance tagged) sev0/p0/emergency.
 Tier 1 CRITICAL: any other alarm on a prod/production or critical instance. Tier 2 WARNING:
 everything else, a staging or dev instance that is down included (DESIGN.md, "Tiers").
 
@@ -39,10 +39,12 @@ _KNOWN_KEYS = {"tier0", "tier1", "tier2", "prod_envs"}
 class TierRules:
     patterns: tuple[tuple[int, str], ...] = ()  # (tier, lower-cased glob) in checking order
     prod_envs: frozenset[str] = frozenset(DEFAULT_PROD_ENVS)
+    prod_accounts: frozenset[str] = frozenset()  # configured account names whose resources are production
 
     @classmethod
-    def from_config(cls, table: dict[str, Any] | None) -> TierRules:
-        """Build from the `[tiers]` table; a malformed table is a ConfigError naming the key."""
+    def from_config(cls, table: dict[str, Any] | None, accounts: list[Any] = ()) -> TierRules:
+        """Build from the `[tiers]` table and the `[[accounts]]` (an account named, or with `env`, prod/production
+        is production); a malformed table is a ConfigError naming the key."""
         table = table or {}
         unknown = sorted(set(table) - _KNOWN_KEYS)
         if unknown:
@@ -51,8 +53,10 @@ class TierRules:
         for tier in (TIER0, TIER1, TIER2):
             for pattern in _string_list(table, f"tier{tier}"):
                 patterns.append((tier, pattern.casefold()))
-        envs = _string_list(table, "prod_envs") if "prod_envs" in table else list(DEFAULT_PROD_ENVS)
-        return cls(tuple(patterns), frozenset(e.casefold() for e in envs))
+        envs = frozenset(e.casefold() for e in (_string_list(table, "prod_envs") if "prod_envs" in table
+                                                 else DEFAULT_PROD_ENVS))
+        prod = frozenset(a.name for a in accounts if {a.name.casefold(), (a.env or "").casefold()} & envs)
+        return cls(tuple(patterns), envs, prod)
 
     def is_prod(self, env: str | None) -> bool:
         return (env or "").strip().casefold() in self.prod_envs
@@ -73,11 +77,17 @@ def classify(
     *,
     unreachable: bool = False,
     down: str | None = None,
+    account: str | None = None,
 ) -> TierDecision:
-    """The tier of one alarm on one instance (env/tags of that instance, if any).
+    """The tier of one alarm on one instance (env/tags of that instance, if any) in `account`.
 
     `down` says how the instance is down when no alarm says it (e.g. "stopped without us").
     """
+    if account in rules.prod_accounts and not rules.is_prod(env):
+        env = f"{env or 'none'}, account {account}"  # the account makes it production whatever its tag says
+        prod_account = True
+    else:
+        prod_account = False
     name = alarm.casefold()
     for tier, pattern in rules.patterns:
         if fnmatch.fnmatchcase(name, pattern):
@@ -91,7 +101,7 @@ def classify(
         down = "instance unreachable (status check impaired)"
     elif down is None and is_status_check(alarm, metric):
         down = "status-check alarm"
-    if rules.is_prod(env):
+    if prod_account or rules.is_prod(env):
         if down:
             return TierDecision(TIER0, f"{down} on production (env={env})")
         return TierDecision(TIER1, f"instance in env={env}")

@@ -25,7 +25,8 @@ def opened_lines(inc) -> list[str]:
     from notify.evidence_text import evidence_lines
 
     proposal = inc.proposal.describe(inc.name) if inc.proposal else "none"
-    lines = [f"alarm     {inc.alarm}", f"resource  {where(inc)}"]
+    lines = [f"alarm     {inc.alarm}", f"resource  {where(inc)}",
+             *([f"where     {inc.region}, account {inc.account or 'default'}"] if inc.region else [])]
     after = []
     if inc.proposal and inc.proposal.steps:  # a resource the catalog cannot act on: steps for a person
         lines += ["steps     (from the SOP; nothing runs, nothing to approve)"]

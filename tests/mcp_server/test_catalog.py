@@ -2,18 +2,20 @@
 
 from tests.helpers import in_memory_client
 
+# The optional place arguments (DESIGN.md, "The estate") of every tool that reads or acts in a place.
+PLACE = {"region", "account"}
 EXPECTED = {
-    "list_instances": ({"name", "state", "tags"}, set(), "read"),
-    "describe_instance": ({"instance"}, {"instance"}, "read"),
-    "get_instance_status": ({"instances"}, set(), "read"),
-    "start_instances": ({"instances", "dry_run"}, {"instances"}, "mutating"),
-    "stop_instances": ({"instances", "dry_run"}, {"instances"}, "destructive"),
-    "reboot_instances": ({"instances", "dry_run"}, {"instances"}, "destructive"),
-    "terminate_instances": ({"instances", "dry_run"}, {"instances"}, "destructive"),
-    "list_alarms": ({"state", "max"}, set(), "read"),
-    "get_metric_statistics": ({"instance", "metric", "minutes", "period", "statistic"}, {"instance"}, "read"),
-    "search_logs": ({"log_group", "pattern", "minutes", "limit"}, {"log_group"}, "read"),
-    "list_log_groups": ({"prefix"}, set(), "read"),
+    "list_instances": ({"name", "state", "tags", *PLACE}, set(), "read"),
+    "describe_instance": ({"instance", *PLACE}, {"instance"}, "read"),
+    "get_instance_status": ({"instances", *PLACE}, set(), "read"),
+    "start_instances": ({"instances", "dry_run", *PLACE}, {"instances"}, "mutating"),
+    "stop_instances": ({"instances", "dry_run", *PLACE}, {"instances"}, "destructive"),
+    "reboot_instances": ({"instances", "dry_run", *PLACE}, {"instances"}, "destructive"),
+    "terminate_instances": ({"instances", "dry_run", *PLACE}, {"instances"}, "destructive"),
+    "list_alarms": ({"state", "max", *PLACE}, set(), "read"),
+    "get_metric_statistics": ({"instance", "metric", "minutes", "period", "statistic", *PLACE}, {"instance"}, "read"),
+    "search_logs": ({"log_group", "pattern", "minutes", "limit", *PLACE}, {"log_group"}, "read"),
+    "list_log_groups": ({"prefix", *PLACE}, set(), "read"),
     "get_cost_and_usage": ({"start", "end", "granularity", "group_by"}, set(), "read"),
     "search_sops": ({"query", "k"}, {"query"}, "read"),
     "get_alarm_evidence": ({"alarm", "region", "account", "minutes", "seconds"}, {"alarm"}, "read"),

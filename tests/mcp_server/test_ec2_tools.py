@@ -74,7 +74,8 @@ async def test_stop_with_a_yes_stops_and_is_audited(estate, ec2, aws_env):
     assert state_of(ec2, estate["api-2"]) in {"stopping", "stopped"}
     entry = AuditLog(aws_env.home).recent(1)[0]
     assert (entry.tool, entry.decision) == ("stop_instances", "allowed")
-    assert entry.targets == [{"instance_id": estate["api-2"], "name": "api-2"}]
+    assert entry.targets == [{"instance_id": estate["api-2"], "name": "api-2", "account": "default",
+                              "region": "us-east-1"}]
 
 
 async def test_client_without_elicitation_is_unconfirmed_not_declined(estate, ec2, aws_env):

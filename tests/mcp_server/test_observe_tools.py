@@ -63,7 +63,7 @@ async def test_log_groups_are_listed_with_size_retention_and_age(estate, aws_env
     assert api["retention_days"] == 14 and api["created"].startswith("20") and api["stored_bytes"] is not None
     assert app["log_groups"] and all(g["name"].startswith("/app/") for g in app["log_groups"])
     assert len(app["log_groups"]) < len(names)
-    assert none == {"prefix": "/nothing-here", "count": 0, "log_groups": [], "has_more_results": False}
+    assert none == {"prefix": "/nothing-here", "count": 0, "log_groups": [], "has_more_results": False, "skipped": []}
 
 
 async def test_cost_by_service(estate):

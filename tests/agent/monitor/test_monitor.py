@@ -266,7 +266,8 @@ async def test_auto_remediation_reboots_when_configured_and_audits_it(estate, sl
     assert "reboot_instances worker-1" in auto.message and ": ok" in auto.message
     (audited,) = AuditLog(aws_env.home).recent()
     assert audited.tool == "reboot_instances" and audited.decision == "allowed"
-    assert audited.targets == [{"instance_id": estate["worker-1"], "name": "worker-1"}]
+    assert audited.targets == [{"instance_id": estate["worker-1"], "name": "worker-1", "account": "default",
+                                "region": "us-east-1"}]
     assert counts.auto_handled == 1 and counts.waiting_approval == 0  # the CPU read ran at diagnosis
     page = next(t for t in slack.texts() if "worker-1-status-check-failed" in t)
     assert "run automatically: ok" in page
