@@ -140,8 +140,9 @@ class Responder:
 
     async def _evidence(self, inc: NewIncident, budget: float) -> dict[str, Any]:
         arguments: dict[str, Any] = {"alarm": inc.alarm, "seconds": budget}
-        if inc.region:
-            arguments["region"] = inc.region
+        for place in ("region", "account"):  # the alarm's own place: never read from another
+            if getattr(inc, place, None):
+                arguments[place] = getattr(inc, place)
         outcome = await self.session.call(EVIDENCE_TOOL, arguments)
         if not outcome.ok:
             return {"left_out": [f"evidence: {first_line(outcome.message)}"]}

@@ -126,7 +126,7 @@ async def test_ec2_status_check_alarm_carries_the_instance_status_checks_and_its
 async def test_unknown_alarm_and_bad_arguments_are_one_line_errors(aws_env):
     async with in_memory_client() as mcp:
         missing = await mcp.call_tool("get_alarm_evidence", {"alarm": "no-such-alarm"})
-        elsewhere = await mcp.call_tool("get_alarm_evidence", {"alarm": "x", "region": "eu-west-1"})
+        elsewhere = await mcp.call_tool("get_alarm_evidence", {"alarm": "x", "account": "nowhere"})
         too_long = await mcp.call_tool("get_alarm_evidence", {"alarm": "x", "seconds": 999})
     assert missing.is_error and "no alarm named 'no-such-alarm'" in missing.content[0].text
     assert elsewhere.is_error and "UnknownPlace" in elsewhere.content[0].text
@@ -141,13 +141,16 @@ def test_a_slow_or_failing_part_is_left_out_within_the_budget(aws_env, mode):
         # The log search goes to an endpoint that never answers (or fails); the metric still comes back.
         clients.logs = boto3.client("logs", endpoint_url=broken.url, region_name=REGION)
         started = time.monotonic()
-        found = evidence.gather(clients, "resize-images-errors", seconds=1.0)
+        # A budget the healthy metric read meets even on a loaded machine.
+        found = evidence.gather(clients, "resize-images-errors", seconds=3.0)
         took = time.monotonic() - started
-    assert took < 1.8, took
+    # Not a speed figure (bench/bench_evidence.py has those): the hung call would hold it for the client's
+    # 30 s read timeout; returning well before that means the late part was left behind, not waited for.
+    assert took < 15, took
     assert found.metric is not None and found.logs is None
     assert len(found.left_out) == 1 and found.left_out[0].startswith("logs: ")
     if mode == "hang":
-        assert "not back within the 1 s evidence budget" in found.left_out[0]
+        assert "not back within the 3 s evidence budget" in found.left_out[0]
     else:
         assert "ServiceError" in found.left_out[0] or "500" in found.left_out[0]
 
