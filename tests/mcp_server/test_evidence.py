@@ -58,7 +58,9 @@ def seed_services(url: str) -> dict[str, str]:
     alarm(url, "orders-db-cpu-high", "AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": "orders-db"})
     alarm(url, "resize-images-errors", "AWS/Lambda", "Errors", {"FunctionName": "resize-images"}, "Sum")
     alarm(url, "web-alb-5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": lb_dim}, "Sum")
-    now = datetime.now(UTC)
+    # A few seconds back: the query's EndTime travels in whole seconds, so a point stamped in the very
+    # second the evidence is read could fall after it (the test failed now and then on that).
+    now = datetime.now(UTC) - timedelta(seconds=5)
     client(url, "cloudwatch").put_metric_data(Namespace="AWS/RDS", MetricData=[
         {"MetricName": "CPUUtilization", "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": "orders-db"}],
          "Timestamp": now - timedelta(minutes=5 * k), "Value": 40.0 + 5 * (11 - k), "Unit": "Percent"}
