@@ -65,7 +65,10 @@ async def test_stdio_client_without_elicitation_cannot_stop_anything(estate, aws
 async def test_sandbox_server_serves_its_own_emulator(tmp_path):
     async with Client(server({"AIOPS_HOME": str(tmp_path)}, "--sandbox")) as client:
         result = await client.call_tool("list_instances", {})
-    assert result.structured_content["count"] == 10
+    # Its own places: ten instances at home, web-1 in the second region, web-1 and batch-1 in prod.
+    assert result.structured_content["count"] == 13
+    places = {(i["account"], i["region"]) for i in result.structured_content["instances"]}
+    assert places == {("default", "us-east-1"), ("default", "eu-west-1"), ("prod", "us-east-1")}
 
 
 async def test_stdio_a_sealed_consent_is_good_for_one_call(estate, aws_env, ec2):

@@ -113,16 +113,22 @@ def test_no_sandbox_past_is_counted_or_resolved_against_another_fleet(aws_env):
     first = _monitor(home, "--sandbox")
     second = _monitor(home, "--sandbox")  # a new private sandbox: a new fleet, a new generation
     for incidents in (first, second):
-        assert sorted((i["alarm"], i["status"]) for i in incidents) == [
-            ("web-server-cpu-high", "open"), ("worker-1-status-check-failed", "open")]
-    assert {i["resource"]["instance_id"] for i in first}.isdisjoint(i["resource"]["instance_id"] for i in second)
+        # Every place of the sandbox: its second region's database and its prod account's function too.
+        assert sorted((i["alarm"], i["status"], i["resource"]["account"], i["resource"]["region"])
+                      for i in incidents) == [
+            ("orders-db-eu-cpu-high", "open", "default", "eu-west-1"),
+            ("payments-webhook-errors", "open", "prod", "us-east-1"),
+            ("web-server-cpu-high", "open", "default", "us-east-1"),
+            ("worker-1-status-check-failed", "open", "default", "us-east-1")]
+    instances = [{i["resource"]["instance_id"] for i in run_ if i["resource"]["instance_id"]} for run_ in (first, second)]
+    assert instances[0].isdisjoint(instances[1])
     listed = json.loads(run(home, "incidents", "--json", "--sandbox").stdout)
-    assert len(listed) == 2  # the last sandbox's, not four
+    assert len(listed) == 4  # the last sandbox's, not eight
     # The real monitor after them (an empty account) neither counts nor resolves the sandbox's incidents.
     real = {**_env(home), **{k: v for k, v in aws_env.env.items() if k != "AIOPS_HOME"}}
     assert _monitor(home, env=real) == []
     assert json.loads(run(home, "incidents", "--json", env=real).stdout) == []
-    assert len(json.loads(run(home, "incidents", "--json", "--sandbox").stdout)) == 2
+    assert len(json.loads(run(home, "incidents", "--json", "--sandbox").stdout)) == 4
 
 
 def test_the_repl_attaches_to_a_started_sandbox(started):
