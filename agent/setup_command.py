@@ -35,5 +35,5 @@ def run_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def configured_regions(settings: Settings) -> list[str]:
-    """Every configured region (`regions` in aiops.toml), else the session's own."""
-    return list(getattr(settings, "regions", None) or [settings.region])
+    """The regions a read covers: --region, else `regions` in aiops.toml, else the session's own."""
+    return settings.default_regions
