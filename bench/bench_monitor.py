@@ -107,7 +107,7 @@ async def big_cycle(cycles: int) -> dict:
     from utils.config import load_settings
 
     settings = load_settings()
-    async with open_session(settings, in_memory=True, client_name="bench") as session:
+    async with open_session(settings, client_name="bench") as session:
         started = time.perf_counter()
         await session.call("search_sops", {"query": "warm up", "k": 1})  # first use indexes the SOP library
         warm = time.perf_counter() - started
@@ -160,7 +160,7 @@ async def latency(url: str, interval: float) -> dict:
     settings = load_settings()
     samples = []
     with FakeSlackWebhook() as slack:
-        async with open_session(settings, in_memory=True, client_name="bench") as session:
+        async with open_session(settings, client_name="bench") as session:
             monitor = Monitor(session, settings, notifier=SlackWebhookNotifier(settings.home, slack.url), interval=interval)
             monitor.start()
             await asyncio.to_thread(slack.wait_for, 2, 60)  # the seeded incidents first
