@@ -7,16 +7,16 @@ import json
 import sys
 from typing import Any
 
-from utils.audit import AUDIT_DB_NAME, AuditEntry, AuditLog, AuditUnavailable
+from utils.audit import AUDIT_DB_NAME, AuditEntry, AuditUnavailable, open_audit
 from utils.config import Settings
 
 
 def show_history(args: argparse.Namespace, settings: Settings) -> int:
-    if not (settings.state_dir / AUDIT_DB_NAME).exists():
+    if settings.dynamodb_table is None and not (settings.state_dir / AUDIT_DB_NAME).exists():
         entries: list[AuditEntry] = []  # nothing was ever attempted here; do not create the file
     else:
         try:
-            audit = AuditLog(settings.state_dir)
+            audit = open_audit(settings)
         except AuditUnavailable as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 1

@@ -18,9 +18,10 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.monitor.incidents import IncidentStore, IncidentStoreUnavailable
+from agent.monitor.incidents import IncidentStoreUnavailable
 from agent.monitor.models import CycleReport, MonitorEvent, duration, evidence_line, incident_json, where
 from agent.monitor.records import IncidentHistory, Verification
+from agent.monitor.stores import has_store, open_store
 from utils.config import Settings
 
 
@@ -118,7 +119,7 @@ def _monitor_with_status(monitor_class: Any, session: Any, settings: Settings, p
     monitor.on_cycle = metrics.cycle
 
     def incidents() -> list[dict[str, Any]]:
-        store = IncidentStore(settings.state_dir)  # its own connection: this runs on the server's thread
+        store = open_store(settings)  # its own connection: this runs on the server's thread
         try:
             return [history_json(h) for h in store.history(20)]
         finally:
@@ -203,12 +204,10 @@ def _json_event(event: MonitorEvent) -> None:
 
 
 def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
-    from agent.monitor.incidents import DB_NAME
-
     history: list[IncidentHistory] = []
-    if (settings.state_dir / DB_NAME).exists():  # reading must not create a store where none was
+    if has_store(settings):  # reading must not create a SQLite file where none was
         try:
-            store = IncidentStore(settings.state_dir)
+            store = open_store(settings)
         except IncidentStoreUnavailable as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 1

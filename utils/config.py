@@ -7,6 +7,7 @@ names its variable explicitly rather than relying on a prefix.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -117,8 +118,28 @@ class Settings(BaseSettings):
     intake: dict[str, Any] = Field(default_factory=dict)
     pagerduty: dict[str, Any] = Field(default_factory=dict)  # [pagerduty] tiers = [0]
     slack: dict[str, Any] = Field(default_factory=dict)  # [slack] approvers = ["U0123ABCD"]  # [intake] queue, reconcile_minutes (monitor --queue)
+    # Where incidents, approvals, the outbox and the audit log live: `sqlite` (files under AIOPS_HOME) or
+    # `dynamodb:TABLE` (one table several monitor workers share; agent/monitor/stores.py).
+    store: str = Field("sqlite", validation_alias=AliasChoices("AIOPS_STORE", "store"))
     # With --sandbox: the sandbox generation's own directory (utils/sandbox_state.py sets it).
     _sandbox_state: Path | None = PrivateAttr(None)
+
+    @field_validator("store")
+    @classmethod
+    def _store_is_known(cls, value: str) -> str:
+        text = str(value).strip()
+        if text.lower() == "sqlite":
+            return "sqlite"
+        kind, _, table = text.partition(":")
+        if kind.lower() == "dynamodb" and re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", table):
+            return f"dynamodb:{table}"
+        raise ValueError(f"{text!r} is not a store: use sqlite or dynamodb:TABLE (a table name of 3-255 letters, "
+                         "digits, '_', '-' or '.'), e.g. AIOPS_STORE=dynamodb:aiops")
+
+    @property
+    def dynamodb_table(self) -> str | None:
+        """The shared table's name with `AIOPS_STORE=dynamodb:TABLE`, None for the SQLite store."""
+        return self.store.partition(":")[2] if self.store.startswith("dynamodb:") else None
 
     @field_validator("aws_endpoint_url")
     @classmethod

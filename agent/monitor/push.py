@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agent.monitor.alarm_events import AlarmChange, NotAnAlarmChange, parse_message
-from agent.monitor.change_ledger import ChangeLedger
 from agent.monitor.models import CycleReport
 from agent.monitor.observe import Observation, add_details
 from agent.monitor.respond import Cycle
@@ -57,10 +56,12 @@ class PushIntake:
     on_batch: Callable[[BatchReport], None] | None = None
     clock: Callable[[], float] = time.monotonic
     _logged: set[str] = field(default_factory=set)
-    _ledger: ChangeLedger | None = None
+    _ledger: Any = None  # agent/monitor/stores.py Ledger: SQLite or the shared DynamoDB table
 
     def __post_init__(self) -> None:
-        self._ledger = ChangeLedger(self.monitor.settings.state_dir)
+        from agent.monitor.stores import open_ledger
+
+        self._ledger = open_ledger(self.monitor.settings)
 
     def close(self) -> None:
         if self._ledger is not None:
