@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import AwsEnv
-from tests.store_backends import aws_credentials, backend, store_factory  # noqa: F401 - shared fixtures
+from tests.store_backends import aws_credentials, backend, outbox_factory, store_factory  # noqa: F401 - shared fixtures
 
 # Keep the suite hermetic whatever the developer's shell has set.
 for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "OLLAMA_HOST", "SLACK_WEBHOOK_URL", "AIOPS_MODEL",

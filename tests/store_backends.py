@@ -54,3 +54,35 @@ def store_factory(backend, request, tmp_path) -> Callable[..., Any]:
 
     make.settings = settings  # type: ignore[attr-defined]
     return make
+
+
+@pytest.fixture
+def outbox_factory(backend, request, tmp_path) -> Callable[..., Any]:
+    """`make(destination, lease_seconds=60)` -> a lane of this test's one outbox (a new object per call: another
+    process); `make.share(notifier)` moves a notifier's lanes onto it (identity for SQLite, whose file is the home's)."""
+    from notify.outbox import Outbox
+
+    if backend == "sqlite":
+        def make(destination: str, lease_seconds: float = 60) -> Any:
+            return Outbox(tmp_path / "outbox.sqlite3", destination, lease_seconds=lease_seconds)
+
+        make.share = lambda notifier: notifier  # type: ignore[attr-defined]
+        make.settings = None  # type: ignore[attr-defined]
+        return make
+    from notify.dynamo_outbox import DynamoOutbox
+    from utils.dynamo import table_for
+
+    request.getfixturevalue("aws_credentials")
+    settings = dynamo_settings(request.getfixturevalue("moto_url"), tmp_path)
+    table = table_for(settings)
+
+    def make_dynamo(destination: str, lease_seconds: float = 60) -> Any:
+        return DynamoOutbox(table, destination, home=tmp_path, lease_seconds=lease_seconds)
+
+    def share(notifier: Any) -> Any:
+        notifier.use_outbox(make_dynamo(notifier.name, notifier.lease_seconds))
+        return notifier
+
+    make_dynamo.share = share  # type: ignore[attr-defined]
+    make_dynamo.settings = settings  # type: ignore[attr-defined]
+    return make_dynamo
