@@ -45,6 +45,8 @@ class BatchReport:
     applied: int = 0  # changes that opened or resolved something, or were newer news about an open one
     stale: int = 0  # duplicates and changes older than one already applied
     rejected: int = 0  # not alarm changes: left for the dead-letter queue
+    failed: int = 0  # handling raised: not deleted, they come back after the visibility timeout
+    ages: list[float] = field(default_factory=list)  # seconds each waited in the queue (SentTimestamp to now)
     cycle: CycleReport | None = None
 
 
@@ -82,13 +84,17 @@ class PushIntake:
                 self.monitor.announcer.emit(None, _skip(f"queue {self.queue.name} unreadable: {exc}"))
                 await _sleep_unless(stopping, RECEIVE_WAIT_SECONDS)
                 continue
-            if messages:  # the batch in hand is finished even if SIGTERM came meanwhile
-                await self._guarded(self.handle(messages), "queue batch")
+            if messages and stopping.is_set():  # taken after SIGTERM: not started, so handed straight back
+                await asyncio.to_thread(self._give_back, messages)
+                break
+            if messages and not await self._guarded(self.handle(messages), "queue batch") \
+                    and self.on_batch is not None:  # the batch in hand is finished even if SIGTERM comes meanwhile
+                self.on_batch(BatchReport(received=len(messages), failed=len(messages), ages=_ages(messages)))
             elif self.on_batch is not None:
                 self.on_batch(BatchReport())  # an empty turn still shows the loop is alive
 
     async def handle(self, messages: list[Any]) -> BatchReport:
-        report = BatchReport(received=len(messages))
+        report = BatchReport(received=len(messages), ages=_ages(messages))
         changes: list[tuple[Any, AlarmChange]] = []
         for message in messages:
             try:
@@ -97,6 +103,9 @@ class PushIntake:
                 report.rejected += 1
                 self._log_once(message, str(exc))
         handled = [m for m, _ in changes]
+        refused = [m for m in messages if m not in handled]
+        if refused:  # back at once: five quick receives take it to the dead-letter queue, not five timeouts
+            await asyncio.to_thread(self._give_back, refused)
         report.cycle = await self.apply([c for _, c in changes], report)
         failed = await asyncio.to_thread(self.queue.delete, handled) if handled else []
         if failed:
@@ -133,6 +142,15 @@ class PushIntake:
             cycle.report.skipped = cycle.skips.lines()
             monitor.announcer.skips(cycle.report, quiet=set(monitor.auto.problems))
             return cycle.report
+
+    def _give_back(self, messages: list[Any]) -> None:
+        """Visible to the other workers at once, rather than after the visibility timeout."""
+        release = getattr(self.queue, "release", None)
+        try:
+            if release is not None:
+                release(messages)
+        except Exception as exc:  # they come back after the visibility timeout anyway
+            log.warning("could not hand %d message(s) back to %s: %s", len(messages), self.queue.name, exc)
 
     def _is_news(self, key: str, change: AlarmChange, incident: Any, in_batch: tuple | None) -> bool:
         at = change.changed_at.timestamp()
@@ -179,12 +197,19 @@ class PushIntake:
         self.monitor.announcer.emit(None, _skip(f"message {message.message_id} on {self.queue.name} is not an "
                                                 f"alarm change ({why}); left for the dead-letter queue"))
 
-    async def _guarded(self, work: Any, what: str) -> None:
+    async def _guarded(self, work: Any, what: str) -> bool:
         try:
             await work
         except Exception as exc:  # a broken batch or poll must not end the worker
             log.exception("%s failed", what)
             self.monitor.announcer.emit(None, _skip(f"{what} failed: {exc}"))
+            return False
+        return True
+
+
+def _ages(messages: list[Any]) -> list[float]:
+    now = time.time()
+    return [max(0.0, now - m.sent_at) for m in messages if getattr(m, "sent_at", None) is not None]
 
 
 def _skip(message: str) -> Any:
