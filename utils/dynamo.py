@@ -15,6 +15,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -22,6 +23,9 @@ from utils.config import Settings
 
 log = logging.getLogger(__name__)
 
+STORE_ATTEMPTS = 4
+# Codes worth another try besides 5xx and throttling (a transaction that met another on the same item).
+_AGAIN = {"TransactionConflict", "TransactionInProgressException", "ProvisionedThroughputExceededException"}
 CALLS: Counter[str] = Counter()  # DynamoDB calls this process made, by operation
 _CALLS_LOCK = threading.Lock()
 _TABLES: dict[tuple[str | None, str, str], DynamoTable] = {}
@@ -68,28 +72,40 @@ class DynamoTable:
     # -- calls ------------------------------------------------------------------------------------
 
     def call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One DynamoDB call, counted; a lost condition is Conflict, anything else StoreUnavailable."""
+        """One DynamoDB call, counted; a lost condition is Conflict, anything else StoreUnavailable.
+
+        A 5xx or a throttle is tried again (STORE_ATTEMPTS, whatever AWS_MAX_ATTEMPTS says): the store is
+        what a batch cannot finish without. A transaction carries a ClientRequestToken, so DynamoDB applies
+        a retried one once.
+        """
         from botocore.exceptions import BotoCoreError, ClientError
 
         self.ensure()
-        with _CALLS_LOCK:
-            CALLS[operation] += 1
-        try:
-            if operation not in ("transact_write_items", "batch_get_item"):  # those name the table per item
-                kwargs["TableName"] = self.name
-            return getattr(self.client, operation)(**kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ConditionalCheckFailedException":
-                raise Conflict(code) from exc
-            if code == "TransactionCanceledException":
-                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                if "ConditionalCheckFailed" in reasons:
-                    raise Conflict(",".join(reasons)) from exc
-            raise StoreUnavailable(f"DynamoDB table {self.name} ({self.region}): {code}: "
-                                   f"{exc.response.get('Error', {}).get('Message', '')}") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailable(f"DynamoDB table {self.name} ({self.region}) unreachable: {exc}") from exc
+        if operation not in ("transact_write_items", "batch_get_item"):  # those name the table per item
+            kwargs["TableName"] = self.name
+        elif operation == "transact_write_items":
+            kwargs.setdefault("ClientRequestToken", uuid.uuid4().hex)
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            with _CALLS_LOCK:
+                CALLS[operation] += 1
+            try:
+                return getattr(self.client, operation)(**kwargs)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code == "ConditionalCheckFailedException":
+                    raise Conflict(code) from exc
+                if code == "TransactionCanceledException":
+                    reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+                    if "ConditionalCheckFailed" in reasons:
+                        raise Conflict(",".join(reasons)) from exc
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if attempt < STORE_ATTEMPTS and (status >= 500 or "Throttl" in code or code in _AGAIN):
+                    time.sleep(0.05 * 2 ** attempt)
+                    continue
+                raise StoreUnavailable(f"DynamoDB table {self.name} ({self.region}): {_one_line(exc)}") from exc
+            except BotoCoreError as exc:
+                raise StoreUnavailable(f"DynamoDB table {self.name} ({self.region}) unreachable: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def transact(self, items: list[dict[str, Any]]) -> None:
         """All of `items` (Put/Update/Delete/ConditionCheck, without TableName) or none; Conflict when a
@@ -139,6 +155,15 @@ class DynamoTable:
                                    f"{exc.response.get('Error', {}).get('Message', exc)}") from exc
         except BotoCoreError as exc:
             raise StoreUnavailable(f"cannot reach DynamoDB for table {self.name} in {self.region}: {exc}") from exc
+
+
+def _one_line(exc: Any) -> str:
+    """`Code: message`; an HTML error page (a proxy, or moto's own 500) is its status, not its markup."""
+    error = exc.response.get("Error", {})
+    code, message = error.get("Code", ""), " ".join(str(error.get("Message", "")).split())
+    if "<html" in message.lower() or "<!doctype" in message.lower():
+        message = "the endpoint answered with an HTML error page"
+    return f"{code}: {message[:300]}" if message else str(code)
 
 
 def table_definition(name: str) -> dict[str, Any]:
