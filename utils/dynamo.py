@@ -12,6 +12,7 @@ Calls are counted per operation (`CALLS`) so the benchmark and /metrics can say 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 import time
@@ -269,6 +270,10 @@ def update_spec(key: dict[str, Any], sets: dict[str, Any] | None = None, *, cond
         "SET " + ", ".join(set_parts) if set_parts else "", "REMOVE " + ", ".join(remove_parts) if remove_parts else "",
         "ADD " + ", ".join(add_parts) if add_parts else "") if part)
     spec: dict[str, Any] = {"Key": to_item(key), "UpdateExpression": expression}
+    used = f"{expression} {condition or ''}"
+    # DynamoDB refuses a name or value the expressions do not use: callers may pass a shared set.
+    all_names = {k: v for k, v in all_names.items() if re.search(re.escape(k) + r"\b", used)}
+    all_values = {k: v for k, v in all_values.items() if re.search(re.escape(k) + r"\b", used)}
     if all_names:
         spec["ExpressionAttributeNames"] = all_names
     if all_values:

@@ -34,7 +34,7 @@ from utils.event_intake import DEAD_LETTER_NAME, QUEUE_NAME, set_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("indexed_sops")]
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-ALARMS, WAVE, RESOLVED, MALFORMED = 40, 140, 10, 3
+ALARMS, WAVE, RESOLVED, MALFORMED = 30, 100, 10, 3
 VISIBILITY = 6  # seconds a killed worker's messages stay hidden before another worker gets them
 
 

@@ -237,3 +237,11 @@ def test_workers_racing_on_one_dynamodb_table_open_page_and_resolve_once(aws_cre
         resolved = list(pool.map(lambda s: s.resolve(seq, "back to OK"), stores))
     assert sum(r is not None for r in resolved) == 1
     assert stores[1].open_incident(new(), "w1") is not None  # the key is free again
+
+
+def test_a_dead_holders_notification_claim_is_taken_over_at_once(store_factory):
+    store = store_factory(Clock())
+    inc = store.open_incident(new(), "owner-a")
+    assert not store.claim_notification(inc.seq, "owner-b", lease=300, alive=lambda holder: True)
+    assert store.claim_notification(inc.seq, "owner-b", lease=300, alive=lambda holder: holder != "owner-a")
+    assert not store.claim_notification(inc.seq, "owner-c", lease=300, alive=lambda holder: None)  # b holds it now
