@@ -121,10 +121,11 @@ class PushIntake:
             cycle = Cycle(CycleReport(started_at=monitor.clock()), auto_left=monitor.auto.max_per_cycle)
             open_by_key = {inc.key: inc for inc in monitor.store.open_incidents()}
             newest: dict[str, tuple[AlarmChange, dict[str, Any]]] = {}
-            for change in changes:
-                row = change.as_alarm_row(self._account_name(change.account_id))
-                key = resource_key(row)
-                if self._is_news(key, change, open_by_key.get(key), newest.get(key)):
+            keyed = [(resource_key(row), change, row) for change in changes
+                     for row in (change.as_alarm_row(self._account_name(change.account_id)),)]
+            applied = self._ledger.latest_many({key for key, _, _ in keyed})  # one read for the batch
+            for key, change, row in keyed:
+                if self._is_news(change, open_by_key.get(key), newest.get(key), applied.get(key)):
                     newest[key] = (change, row)
             report.applied = len(newest)
             report.stale = len(changes) - report.applied  # duplicates, older news, and news a newer one replaced
@@ -152,12 +153,10 @@ class PushIntake:
         except Exception as exc:  # they come back after the visibility timeout anyway
             log.warning("could not hand %d message(s) back to %s: %s", len(messages), self.queue.name, exc)
 
-    def _is_news(self, key: str, change: AlarmChange, incident: Any, in_batch: tuple | None) -> bool:
+    def _is_news(self, change: AlarmChange, incident: Any, in_batch: tuple | None, latest: float | None) -> bool:
         at = change.changed_at.timestamp()
         if in_batch is not None and in_batch[0].changed_at >= change.changed_at:
             return False
-        assert self._ledger is not None
-        latest = self._ledger.latest(key)
         if latest is not None and at <= latest:
             return False
         # An incident the poll opened has no ledger entry; the poll saw the alarm at most one interval after

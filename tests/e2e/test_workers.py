@@ -183,6 +183,9 @@ def check(slack: FakeSlackWebhook, got: dict, history: list) -> None:
         assert sum(total(m, "aiops_incidents_resolved_total") for m in live) == RESOLVED
         assert sum(total(m, "aiops_notifications_total", result="sent") for m in live) == ALARMS + RESOLVED + 2
         assert sum(total(m, "aiops_queue_events_total", result="rejected") for m in live) >= MALFORMED
+    for m in live:  # every message's wait was measured; nothing waits in any destination's outbox
+        assert total(m, "aiops_queue_message_age_seconds_count") == total(m, "aiops_queue_events_total", result="received")
+        assert total(m, "aiops_outbox_depth") == 0 and total(m, "aiops_monitor_cycle_duration_seconds_count") >= 1
 
 
 def test_three_workers_on_dynamodb_one_killed_halfway_page_each_incident_once(estate, aws_env, slack, tmp_path):
