@@ -12,6 +12,13 @@ from utils.config import Settings
 
 
 def show_history(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.monitor.stores import reading_shared_store
+
+    with reading_shared_store(settings):
+        return _show_history(args, settings)
+
+
+def _show_history(args: argparse.Namespace, settings: Settings) -> int:
     if settings.dynamodb_table is None and not (settings.state_dir / AUDIT_DB_NAME).exists():
         entries: list[AuditEntry] = []  # nothing was ever attempted here; do not create the file
     else:

@@ -204,6 +204,13 @@ def _json_event(event: MonitorEvent) -> None:
 
 
 def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.monitor.stores import reading_shared_store
+
+    with reading_shared_store(settings):
+        return _show_incidents(args, settings)
+
+
+def _show_incidents(args: argparse.Namespace, settings: Settings) -> int:
     history: list[IncidentHistory] = []
     if has_store(settings):  # reading must not create a SQLite file where none was
         try:

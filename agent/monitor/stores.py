@@ -5,8 +5,9 @@ the monitor, the REPL and `incidents` never ask which one they hold.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,7 +17,7 @@ from agent.monitor.proposals import Proposal
 from agent.monitor.records import Approval, Counts, Incident, IncidentHistory, NewIncident, Verification
 from utils.config import Settings
 
-__all__ = ["Ledger", "Store", "has_store", "open_ledger", "open_store"]
+__all__ = ["Ledger", "Store", "has_store", "open_ledger", "open_store", "reading_shared_store"]
 
 
 class Store(Protocol):
@@ -90,3 +91,19 @@ def open_ledger(settings: Settings) -> Any:
 def has_store(settings: Settings) -> bool:
     """Whether there is anything to read (reading must not create a SQLite file where none was)."""
     return settings.dynamodb_table is not None or (settings.state_dir / DB_NAME).exists()
+
+
+@contextlib.contextmanager
+def reading_shared_store(settings: Settings) -> Iterator[None]:
+    """`incidents --sandbox` / `history --sandbox` on a DynamoDB store: the table is in the sandbox, so attach to
+    it (or start a private one, whose table is empty) as the monitor does; SQLite needs no endpoint."""
+    if not (settings.sandbox and settings.dynamodb_table):
+        yield
+        return
+    from utils.sandbox import start_private_sandbox
+
+    sandbox = start_private_sandbox(settings)
+    try:
+        yield
+    finally:
+        sandbox.stop()
