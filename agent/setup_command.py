@@ -31,7 +31,10 @@ def run_setup(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  queue URL: {result.queue_url}")
     failed += _shared_table(args, settings)
     verb = "would use" if args.dry_run else "used"
-    print(f"IAM permissions this {verb}: {', '.join(REMOVE_PERMISSIONS if args.remove else SETUP_PERMISSIONS)}")
+    used = list(REMOVE_PERMISSIONS if args.remove else SETUP_PERMISSIONS)
+    if settings.dynamodb_table is not None and not args.remove:
+        used += ["dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"]
+    print(f"IAM permissions this {verb}: {', '.join(used)}")
     return 1 if failed else 0
 
 
