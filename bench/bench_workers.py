@@ -34,6 +34,23 @@ from common import REPO, save
 MALFORMED = ["not json", '{"hello": 1}']
 
 
+def start_atomic_moto() -> tuple[subprocess.Popen, str]:
+    """bench_monitor's moto process, with DynamoDB calls one at a time as the sandbox runs them
+    (utils/sandbox_moto.py atomic_dynamodb: moto's conditional writes are not atomic otherwise)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from utils.sandbox_moto import atomic_dynamodb; "
+            "atomic_dynamodb(); from moto.server import main; main(sys.argv[2:])")
+    real = subprocess.Popen
+
+    def popen(args, **kwargs):  # bench_monitor starts the moto_server script: run it through `code` instead
+        return real([sys.executable, "-c", code, str(REPO), *args[1:]], **kwargs)
+
+    subprocess.Popen = popen  # type: ignore[misc]
+    try:
+        return start_moto_process()
+    finally:
+        subprocess.Popen = real  # type: ignore[misc]
+
+
 def sop_template(root: Path) -> Path:
     """SOPs indexed once (tens of CPU seconds), copied into each run's home."""
     home = root / "sop-template"
@@ -123,7 +140,7 @@ def main() -> None:
     sys.path.insert(0, str(REPO))
     from tests.notify.slack_server import FakeSlackWebhook
 
-    moto, url = start_moto_process()
+    moto, url = start_atomic_moto()
     try:
         with tempfile.TemporaryDirectory() as root, FakeSlackWebhook() as slack:
             template = sop_template(Path(root))

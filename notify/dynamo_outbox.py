@@ -42,6 +42,8 @@ from utils.dynamo import (
 
 log = logging.getLogger(__name__)
 
+_SEEN_FOR = 5.0  # seconds one read of a lane may serve a drain
+
 
 class DynamoOutbox:
     def __init__(self, table: DynamoTable, destination: str, *, home: Path, lease_seconds: float) -> None:
@@ -49,6 +51,10 @@ class DynamoOutbox:
         self.home = Path(home)
         self.pk = f"OUTBOX#{destination}"
         self._owner: Owner | None = None
+        # The lane as one drain read it: (its blocked set, when, rows not yet looked at). One Query serves the drain's
+        # claims instead of one per row; a claim is conditional anyway, so a row another worker took meanwhile
+        # is skipped, and a row added meanwhile waits for the next drain (its own worker drains after its put).
+        self._seen: tuple[set[Hashable], float, list[dict[str, Any]]] | None = None
 
     @property
     def owner(self) -> str:
@@ -66,10 +72,7 @@ class DynamoOutbox:
     def put(self, alert: Alert) -> int:
         """Append an alert (see notify/outbox.py Outbox.put for dedup and repeat-page folding)."""
         now = time.time()
-        if alert.dedup_key is not None:
-            known = self._dedup(alert.dedup_key, now)
-            if known is not None:
-                return known
+        self._seen = None  # the next claim reads the lane afresh: this row is in it
         if alert.kind == "repage":
             for row in self._waiting():
                 if row["incident_id"] == alert.incident_id and row["tier"] == alert.tier \
@@ -82,7 +85,7 @@ class DynamoOutbox:
         if alert.dedup_key is None:
             self.table.call("put_item", Item=item)
             return row_id
-        try:
+        try:  # no look first: a key already here fails the condition (a number unused is no matter)
             self.table.transact([
                 {"Put": {"Item": to_item({"pk": self.pk, "sk": f"DEDUP#{alert.dedup_key}", "row_id": row_id,
                                           "purge_at": int(now + SENT_RETENTION_SECONDS)}),
@@ -111,7 +114,11 @@ class DynamoOutbox:
                    blocked: set[Hashable]) -> tuple[OutboxRow, Hashable] | None:
         """Claim the oldest row whose lane is not blocked (notify/outbox.py Outbox.claim_next)."""
         now = time.time()
-        for row in self._waiting():
+        if self._seen is None or self._seen[0] is not blocked or now - self._seen[1] > _SEEN_FOR:
+            self._seen = (blocked, now, self._waiting())  # one drain passes one `blocked` set throughout
+        rows = self._seen[2]
+        while rows:
+            row = rows.pop(0)
             if row.get("unreadable"):
                 continue
             lane = lane_of(row["tier"])
@@ -131,6 +138,7 @@ class DynamoOutbox:
                 log.warning("outbox row %d for %s: its sender %s is gone; sent again (it may have been delivered)",
                             row["id"], self.destination, holder)
             return parsed, lane
+        self._seen = None  # nothing left of that read: the next drain reads again
         return None
 
     def _held_elsewhere(self, holder: str | None, claimed_at: float | None, now: float) -> bool:

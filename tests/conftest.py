@@ -52,7 +52,10 @@ def moto_url():
 
     from moto.server import ThreadedMotoServer
 
+    from utils.sandbox_moto import atomic_dynamodb
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    atomic_dynamodb()  # conditional writes atomic, as DynamoDB's are (workers sharing a table rely on it)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -20,6 +20,7 @@ def prepare_moto_host() -> None:
     _share_loader_and_regions()
     _cache_module_list()
     _lazy_url_builders()
+    atomic_dynamodb()
 
 
 def _import_moto_ec2() -> None:
@@ -115,3 +116,34 @@ def _lazy_url_builders() -> None:
 
     lazy_builder.lazy = True
     Rule._compile_builder = lazy_builder
+
+
+_DYNAMODB_CALLS = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan",
+                   "batch_get_item", "batch_write_item", "transact_get_items")
+
+
+def atomic_dynamodb() -> None:
+    """One request at a time into moto's DynamoDB (idempotent).
+
+    DynamoDB checks a write's condition and applies it atomically; moto's threaded server does not,
+    so two workers' conditional writes on one item can both pass (and a transaction's rollback copy
+    of the table can meet another write: a 500). Several monitor workers on one table (AIOPS_STORE)
+    rely on exactly those conditions, so the sandbox and the tests serialise moto's DynamoDB calls.
+    """
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_aiops_atomic", False):
+        return
+    lock = threading.RLock()
+
+    def serialised(method):
+        def call(self, *args, **kwargs):
+            with lock:
+                return method(self, *args, **kwargs)
+        return call
+
+    for name in _DYNAMODB_CALLS:
+        setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend._aiops_atomic = True
