@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from utils.audit import AUDIT_DB_NAME, AuditEntry, AuditUnavailable, open_audit
+from utils.audit import AUDIT_DB_NAME, AuditEntry, AuditUnavailable
+from utils.audit_store import open_audit
 from utils.config import Settings
 
 

@@ -14,7 +14,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server.errors import describe_for, failure_text
 from mcp_server.guards import BlastWindow
-from utils.audit import AuditLog, AuditUnavailable, open_audit
+from utils.audit import AuditLog, AuditUnavailable
+from utils.audit_store import open_audit
 from utils.aws import AwsClients, build_clients
 from utils.config import Settings
 

@@ -145,16 +145,3 @@ def _text(value: str) -> str:
 def _json(value: Any) -> str:
     return _text(json.dumps(value, ensure_ascii=False, default=str))
 
-
-def open_audit(settings: Any) -> Any:
-    """The configured audit log: AIOPS_HOME/audit.sqlite3, or the shared DynamoDB table with
-    `AIOPS_STORE=dynamodb:TABLE` (utils/audit_dynamo.py); AuditUnavailable when it cannot be written."""
-    if getattr(settings, "dynamodb_table", None) is None:
-        return AuditLog(settings.state_dir)
-    from utils.audit_dynamo import DynamoAuditLog
-    from utils.dynamo import StoreUnavailable, table_for
-
-    try:
-        return DynamoAuditLog(table_for(settings))
-    except StoreUnavailable as exc:
-        raise AuditUnavailable(f"cannot write the audit log in {exc}") from exc

@@ -30,7 +30,8 @@ from agent.monitor.verify import Verifier
 from notify.base import Notifier
 from notify.owners import Owner
 from notify.registry import notifier_from_settings
-from utils.audit import AuditLog, AuditUnavailable, open_audit
+from utils.audit import AuditLog, AuditUnavailable
+from utils.audit_store import open_audit
 from utils.config import Settings
 
 log = logging.getLogger(__name__)

@@ -107,7 +107,7 @@ async def _auto_off(ctx: CommandContext, _rest: str) -> None:
 @command("history")
 async def _history(ctx: CommandContext, rest: str) -> None:
     """Recent mutating actions from the audit log: who, what, decision, outcome."""
-    from utils.audit import open_audit
+    from utils.audit_store import open_audit
 
     limit = int(rest) if rest.isdigit() else 15
     entries = await asyncio.to_thread(lambda: open_audit(ctx.settings).recent(limit))

@@ -12,7 +12,7 @@ from tests.agent.monitor.monitor_fixtures import indexed_sops, sop_store_templat
 from tests.agent.monitor.test_monitor import by_alarm, notifier
 from tests.notify.slack_server import FakeSlackWebhook, no_proxy_fixture, slack_fixture  # noqa: F401
 from tests.store_backends import dynamo_settings
-from utils.audit import open_audit
+from utils.audit_store import open_audit
 
 pytestmark = pytest.mark.usefixtures("indexed_sops")
 

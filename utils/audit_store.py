@@ -1,5 +1,6 @@
-"""The audit log on the shared DynamoDB table (`AIOPS_STORE=dynamodb:TABLE`), so every worker's mutating
-calls are in one place: the same methods as utils/audit.py's AuditLog.
+"""Which audit log the settings pick (`open_audit`), and the one on the shared DynamoDB table
+(`AIOPS_STORE=dynamodb:TABLE`), so every worker's mutating calls are in one place: the same methods as
+utils/audit.py's AuditLog.
 
 Items: pk `AUDIT`, sk the entry's number (zero-padded, so the newest are a reverse Query away); the
 number comes from one atomic counter, so entries from several workers never collide.
@@ -12,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from utils.audit import ATTEMPTED, AuditEntry, AuditUnavailable, _json, _text
+from utils.audit import ATTEMPTED, AuditEntry, AuditLog, AuditUnavailable, _json, _text
 from utils.dynamo import DynamoTable, StoreUnavailable, next_number, query_all, to_item, update_spec
 
 _STALE = "no answer before the deadline (or the asking process ended): nothing was done"
@@ -73,3 +74,16 @@ class DynamoAuditLog:
 
     def close(self) -> None:
         pass
+
+
+def open_audit(settings: Any) -> Any:
+    """The configured audit log: AIOPS_HOME/audit.sqlite3, or the shared DynamoDB table with
+    `AIOPS_STORE=dynamodb:TABLE` (DynamoAuditLog above); AuditUnavailable when it cannot be written."""
+    if getattr(settings, "dynamodb_table", None) is None:
+        return AuditLog(settings.state_dir)
+    from utils.dynamo import table_for
+
+    try:
+        return DynamoAuditLog(table_for(settings))
+    except StoreUnavailable as exc:
+        raise AuditUnavailable(f"cannot write the audit log in {exc}") from exc
