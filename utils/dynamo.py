@@ -3,7 +3,7 @@
 Single-table design: every item has a string `pk` and `sk`; two sparse global secondary indexes
 (`gsi1`: what is open, pending or being watched right now; `gsi2`: everything of a kind, by number)
 answer the lists without a scan. What lives where is written next to the code that writes it
-(agent/monitor/dynamo_store.py, notify/dynamo_outbox.py, utils/audit_dynamo.py). Every decision that
+(agent/monitor/dynamo_store.py, notify/dynamo_outbox.py, utils/audit_store.py). Every decision that
 must happen once is a conditional write, so of N workers exactly one wins it.
 
 Calls are counted per operation (`CALLS`) so the benchmark and /metrics can say what a worker costs.
