@@ -20,7 +20,7 @@ def show_history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show_history(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.dynamodb_table is None and not (settings.state_dir / AUDIT_DB_NAME).exists():
+    if not _audit_exists(settings):
         entries: list[AuditEntry] = []  # nothing was ever attempted here; do not create the file
     else:
         try:
@@ -49,3 +49,15 @@ def history_row(entry: AuditEntry) -> dict[str, Any]:
     """The documented `history --json` row: time, caller, tool, targets, decision, outcome."""
     return {"time": entry.ts, "caller": entry.caller, "tool": entry.tool, "targets": entry.targets,
             "decision": entry.decision, "outcome": entry.outcome}
+
+
+def _audit_exists(settings: Settings) -> bool:
+    """Reading the log creates neither the SQLite file nor the DynamoDB table."""
+    if settings.dynamodb_table is None:
+        return (settings.state_dir / AUDIT_DB_NAME).exists()
+    from utils.dynamo import StoreUnavailable, table_for
+
+    try:
+        return table_for(settings).exists()
+    except StoreUnavailable:
+        return True  # let opening it say what is wrong, in one line

@@ -212,12 +212,12 @@ def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
 
 def _show_incidents(args: argparse.Namespace, settings: Settings) -> int:
     history: list[IncidentHistory] = []
-    if has_store(settings):  # reading must not create a SQLite file where none was
-        try:
-            store = open_store(settings)
-        except IncidentStoreUnavailable as exc:
-            sys.stderr.write(f"error: {exc}\n")
-            return 1
+    try:
+        store = open_store(settings) if has_store(settings) else None  # reading creates no store
+    except IncidentStoreUnavailable as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    if store is not None:
         try:
             history = store.history(args.limit or 20)
         finally:

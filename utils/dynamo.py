@@ -128,6 +128,23 @@ class DynamoTable:
             self._ready = True
             return created
 
+    def exists(self) -> bool:
+        """Whether the table is there (reading commands must not create it); StoreUnavailable if DynamoDB
+        cannot be asked."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if self._ready:
+            return True
+        try:
+            self.client.describe_table(TableName=self.name)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return False
+            raise StoreUnavailable(f"cannot use DynamoDB table {self.name} in {self.region}: {_one_line(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"cannot reach DynamoDB for table {self.name} in {self.region}: {exc}") from exc
+
     def _create_if_missing(self) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError
 

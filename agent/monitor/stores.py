@@ -89,8 +89,15 @@ def open_ledger(settings: Settings) -> Any:
 
 
 def has_store(settings: Settings) -> bool:
-    """Whether there is anything to read (reading must not create a SQLite file where none was)."""
-    return settings.dynamodb_table is not None or (settings.state_dir / DB_NAME).exists()
+    """Whether there is anything to read (reading must not create a SQLite file or a table where none was)."""
+    if settings.dynamodb_table is None:
+        return (settings.state_dir / DB_NAME).exists()
+    from utils.dynamo import StoreUnavailable, table_for
+
+    try:
+        return table_for(settings).exists()
+    except StoreUnavailable as exc:
+        raise IncidentStoreUnavailable(str(exc)) from exc
 
 
 @contextlib.contextmanager

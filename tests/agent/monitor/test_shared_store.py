@@ -63,3 +63,19 @@ def test_the_audit_log_keeps_attempts_endings_and_order(shared, tmp_path, moto_u
     assert [(r.id, r.tool, r.decision) for r in rows] == [(second, "reboot_instances", "unconfirmed"),
                                                           (first, "stop_instances", "allowed")]
     assert rows[1].targets == [{"instance_id": "i-1", "name": "web-1"}] and rows[0].caller == "slack:U1"
+
+
+def test_incidents_and_history_read_the_table_and_never_create_it(aws_env, capsys, monkeypatch):
+    import boto3
+
+    from main import main
+
+    monkeypatch.setenv("AIOPS_STORE", "dynamodb:aiops-readers")
+    assert main(["incidents"]) == 0 and "no incidents yet" in capsys.readouterr().out
+    assert main(["history"]) == 0 and "no actions recorded yet" in capsys.readouterr().out
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=aws_env.url)
+    assert "aiops-readers" not in dynamodb.list_tables()["TableNames"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    assert main(["incidents"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "aiops-readers" in err and len(err.strip().splitlines()) == 1
