@@ -146,4 +146,46 @@ def atomic_dynamodb() -> None:
 
     for name in _DYNAMODB_CALLS:
         setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend.transact_write_items = serialised(_without_needless_copies(DynamoDBBackend.transact_write_items))
     DynamoDBBackend._aiops_atomic = True
+
+
+def _without_needless_copies(transact):
+    """moto deep-copies the whole table once per item of every TransactWriteItems, to roll back if one of
+    its conditions fails: each transaction costs time in proportion to the table (a worker's tenth incident
+    is cheap, its thousandth is not). Under the lock no other call runs in between, so the conditions are
+    checked first; when they all hold the copy can never be used and is skipped. A failing one goes the
+    original way, copies included, for moto's own error."""
+    import types
+
+    from moto.dynamodb import models
+    from moto.dynamodb.comparisons import get_filter_expression
+
+    no_copy = types.SimpleNamespace(deepcopy=lambda value, *_args: value)
+
+    def holds(self, items) -> bool:
+        for item in items:
+            (kind, op), = item.items()
+            if not op.get("ConditionExpression"):
+                continue
+            table = self.get_table(op["TableName"])
+            key = op.get("Key") or {a: op["Item"][a] for a in (table.hash_key_attr, table.range_key_attr) if a}
+            condition = get_filter_expression(op["ConditionExpression"], op.get("ExpressionAttributeNames"),
+                                              op.get("ExpressionAttributeValues"))
+            if not condition.expr(self.get_item(op["TableName"], key)):
+                return False
+        return True
+
+    def call(self, transact_items):
+        try:
+            cheap = holds(self, transact_items)
+        except Exception:  # noqa: BLE001 - a malformed request: moto's own path says what is wrong
+            cheap = False
+        if not cheap:
+            return transact(self, transact_items)
+        real, models.copy = models.copy, no_copy
+        try:
+            return transact(self, transact_items)
+        finally:
+            models.copy = real
+    return call
