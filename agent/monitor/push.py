@@ -129,9 +129,12 @@ class PushIntake:
                     newest[key] = (change, row)
             report.applied = len(newest)
             report.stale = len(changes) - report.applied  # duplicates, older news, and news a newer one replaced
-            back_to_ok = {key for key, (change, _) in newest.items() if change.state == "OK"}
+            # Only the incidents this judgement saw open: one another worker opened since is not this OK's
+            # to resolve (the OK may be older than the ALARM that opened it).
+            back_to_ok = [open_by_key[key] for key, (change, _) in newest.items()
+                          if change.state == "OK" and key in open_by_key]
             if back_to_ok:
-                await monitor.responder.resolve_keys(back_to_ok, cycle)
+                await monitor.responder.resolve_incidents(back_to_ok, cycle)
             firing = [row for change, row in newest.values() if change.state == "ALARM"]
             if firing:
                 await self._open(firing, cycle)

@@ -83,9 +83,12 @@ class Responder:
 
     async def resolve_keys(self, keys: set[str], cycle: Cycle) -> None:
         """Resolve the open incidents with these keys (an alarm's pushed change back to OK)."""
-        for inc in self.store.open_incidents():
-            if inc.key in keys:
-                await self._resolve_one(inc, cycle)
+        await self.resolve_incidents([inc for inc in self.store.open_incidents() if inc.key in keys], cycle)
+
+    async def resolve_incidents(self, incidents: list[Incident], cycle: Cycle) -> None:
+        """Resolve exactly these (by number: one opened under the same key since is left alone)."""
+        for inc in incidents:
+            await self._resolve_one(inc, cycle)
 
     async def _resolve_one(self, inc: Incident, cycle: Cycle) -> None:
         done = self.store.resolve(inc.seq, "back to OK")
