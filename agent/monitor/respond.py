@@ -81,12 +81,9 @@ class Responder:
                 continue
             await self._resolve_one(inc, cycle)
 
-    async def resolve_keys(self, keys: set[str], cycle: Cycle) -> None:
-        """Resolve the open incidents with these keys (an alarm's pushed change back to OK)."""
-        await self.resolve_incidents([inc for inc in self.store.open_incidents() if inc.key in keys], cycle)
-
     async def resolve_incidents(self, incidents: list[Incident], cycle: Cycle) -> None:
-        """Resolve exactly these (by number: one opened under the same key since is left alone)."""
+        """Resolve exactly these (an alarm's pushed change back to OK), by number: one another worker opened
+        under the same key since is left alone."""
         for inc in incidents:
             await self._resolve_one(inc, cycle)
 
