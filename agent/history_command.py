@@ -7,16 +7,24 @@ import json
 import sys
 from typing import Any
 
-from utils.audit import AUDIT_DB_NAME, AuditEntry, AuditLog, AuditUnavailable
+from utils.audit import AUDIT_DB_NAME, AuditEntry, AuditUnavailable
+from utils.audit_store import open_audit
 from utils.config import Settings
 
 
 def show_history(args: argparse.Namespace, settings: Settings) -> int:
-    if not (settings.state_dir / AUDIT_DB_NAME).exists():
+    from agent.monitor.stores import reading_shared_store
+
+    with reading_shared_store(settings):
+        return _show_history(args, settings)
+
+
+def _show_history(args: argparse.Namespace, settings: Settings) -> int:
+    if not _audit_exists(settings):
         entries: list[AuditEntry] = []  # nothing was ever attempted here; do not create the file
     else:
         try:
-            audit = AuditLog(settings.state_dir)
+            audit = open_audit(settings)
         except AuditUnavailable as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 1
@@ -41,3 +49,15 @@ def history_row(entry: AuditEntry) -> dict[str, Any]:
     """The documented `history --json` row: time, caller, tool, targets, decision, outcome."""
     return {"time": entry.ts, "caller": entry.caller, "tool": entry.tool, "targets": entry.targets,
             "decision": entry.decision, "outcome": entry.outcome}
+
+
+def _audit_exists(settings: Settings) -> bool:
+    """Reading the log creates neither the SQLite file nor the DynamoDB table."""
+    if settings.dynamodb_table is None:
+        return (settings.state_dir / AUDIT_DB_NAME).exists()
+    from utils.dynamo import StoreUnavailable, table_for
+
+    try:
+        return table_for(settings).exists()
+    except StoreUnavailable:
+        return True  # let opening it say what is wrong, in one line

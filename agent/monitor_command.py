@@ -18,9 +18,10 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.monitor.incidents import IncidentStore, IncidentStoreUnavailable
+from agent.monitor.incidents import IncidentStoreUnavailable
 from agent.monitor.models import CycleReport, MonitorEvent, duration, evidence_line, incident_json, where
 from agent.monitor.records import IncidentHistory, Verification
+from agent.monitor.stores import has_store, open_store
 from utils.config import Settings
 
 
@@ -118,7 +119,7 @@ def _monitor_with_status(monitor_class: Any, session: Any, settings: Settings, p
     monitor.on_cycle = metrics.cycle
 
     def incidents() -> list[dict[str, Any]]:
-        store = IncidentStore(settings.state_dir)  # its own connection: this runs on the server's thread
+        store = open_store(settings)  # its own connection: this runs on the server's thread
         try:
             return [history_json(h) for h in store.history(20)]
         finally:
@@ -203,15 +204,20 @@ def _json_event(event: MonitorEvent) -> None:
 
 
 def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
-    from agent.monitor.incidents import DB_NAME
+    from agent.monitor.stores import reading_shared_store
 
+    with reading_shared_store(settings):
+        return _show_incidents(args, settings)
+
+
+def _show_incidents(args: argparse.Namespace, settings: Settings) -> int:
     history: list[IncidentHistory] = []
-    if (settings.state_dir / DB_NAME).exists():  # reading must not create a store where none was
-        try:
-            store = IncidentStore(settings.state_dir)
-        except IncidentStoreUnavailable as exc:
-            sys.stderr.write(f"error: {exc}\n")
-            return 1
+    try:
+        store = open_store(settings) if has_store(settings) else None  # reading creates no store
+    except IncidentStoreUnavailable as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    if store is not None:
         try:
             history = store.history(args.limit or 20)
         finally:
@@ -219,8 +225,10 @@ def show_incidents(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         from notify.delivery import deliveries
 
-        sent = deliveries(settings.state_dir, (h.incident.id for h in history))
-        document = [history_json(h, sent.get(h.incident.id, {})) for h in history]
+        # Per destination from the local outbox file; the shared DynamoDB outbox keeps its rows elsewhere, so
+        # there `notified` stays the incident's own yes/no rather than an empty map that would say "nowhere".
+        sent = None if settings.dynamodb_table else deliveries(settings.state_dir, (h.incident.id for h in history))
+        document = [history_json(h, None if sent is None else sent.get(h.incident.id, {})) for h in history]
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         return 0
     if not history:
@@ -235,7 +243,6 @@ def history_json(item: IncidentHistory, delivered: dict[str, Any] | None = None)
     (notify/delivery.py), `notified` is each destination's delivery state."""
     inc, approval = item.incident, item.approval
     data = incident_json(inc, inc.notified_at is not None)
-    data.pop("notified")
     if delivered is not None:
         data["notified"] = delivered
     data.update({

@@ -29,9 +29,34 @@ def run_setup(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {step.line()}")
         if result.queue_url and not args.remove:
             print(f"  queue URL: {result.queue_url}")
+    failed += _shared_table(args, settings)
     verb = "would use" if args.dry_run else "used"
-    print(f"IAM permissions this {verb}: {', '.join(REMOVE_PERMISSIONS if args.remove else SETUP_PERMISSIONS)}")
+    used = list(REMOVE_PERMISSIONS if args.remove else SETUP_PERMISSIONS)
+    if settings.dynamodb_table is not None and not args.remove:
+        used += ["dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"]
+    print(f"IAM permissions this {verb}: {', '.join(used)}")
     return 1 if failed else 0
+
+
+def _shared_table(args: argparse.Namespace, settings: Settings) -> int:
+    """With AIOPS_STORE=dynamodb:TABLE, the table the workers share (never removed: it holds incidents)."""
+    table = settings.dynamodb_table
+    if table is None or args.remove:
+        if table is not None:
+            print(f"store: keep DynamoDB table {table} (it holds the incidents and the audit log; delete it yourself)")
+        return 0
+    if args.dry_run:
+        print(f"store: would create DynamoDB table {table} in {settings.region} if it is missing")
+        return 0
+    from utils.dynamo import StoreUnavailable, table_for
+
+    try:
+        created = table_for(settings).ensure()
+    except StoreUnavailable as exc:
+        sys.stderr.write(f"error: store: {exc}\n")
+        return 1
+    print(f"store: {'created' if created else 'keep'} DynamoDB table {table} in {settings.region}")
+    return 0
 
 
 def configured_regions(settings: Settings) -> list[str]:

@@ -15,6 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_server.errors import describe_for, failure_text
 from mcp_server.guards import BlastWindow
 from utils.audit import AuditLog, AuditUnavailable
+from utils.audit_store import open_audit
 from utils.aws import AwsClients, AwsEstate
 from utils.config import Settings
 
@@ -43,7 +44,7 @@ class ServerState:
         state = cls(settings=settings, window=BlastWindow(settings.max_targets_per_window,
                                                          settings.target_window_seconds))
         try:
-            state.audit = AuditLog(settings.state_dir)
+            state.audit = open_audit(settings)  # AIOPS_STORE: SQLite file or the shared DynamoDB table
         except AuditUnavailable as exc:
             state.audit_error = str(exc)
         return state

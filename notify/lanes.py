@@ -80,6 +80,15 @@ class OutboxNotifier:
         self._outbox = Outbox(db_path or Path(home) / OUTBOX_FILE, self.name, lease_seconds=lease_seconds,
                               legacy_table=legacy_table)
 
+    def use_outbox(self, outbox: Any) -> None:
+        """Keep this destination's lane elsewhere (the shared DynamoDB table: notify/dynamo_outbox.py)."""
+        self._outbox.close()
+        self._outbox = outbox
+
+    @property
+    def lease_seconds(self) -> float:
+        return self._outbox.lease_seconds
+
     # -- what a subclass provides ----------------------------------------------------------------
 
     def render(self, row: OutboxRow) -> dict[str, Any]:

@@ -53,6 +53,21 @@ def register(kind: str, factory: Factory) -> None:
 def notifier_from_settings(settings: Settings) -> Notifier:
     """The one configured destination, a fan-out over several, or TerminalOnly when there is none."""
     configured = [n for n in (factory(settings) for factory in NOTIFIERS.values()) if n is not None]
+    if settings.dynamodb_table is not None:
+        _share_outboxes(configured, settings)
     if not configured:
         return TerminalOnly()
     return configured[0] if len(configured) == 1 else FanOutNotifier(configured)
+
+
+def _share_outboxes(notifiers: list[Notifier], settings: Settings) -> None:
+    """With `AIOPS_STORE=dynamodb:TABLE` every outbox lane lives in that table, so the workers sharing it
+    share one outbox (a client only: the table is looked at on first use)."""
+    from notify.dynamo_outbox import DynamoOutbox
+    from notify.lanes import OutboxNotifier
+    from utils.dynamo import table_for
+
+    for notifier in notifiers:
+        if isinstance(notifier, OutboxNotifier):
+            notifier.use_outbox(DynamoOutbox(table_for(settings), notifier.name, home=settings.state_dir,
+                                             lease_seconds=notifier.lease_seconds))

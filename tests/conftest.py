@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import AwsEnv
+from tests.store_backends import aws_credentials, backend, outbox_factory, store_factory  # noqa: F401 - shared fixtures
 
 # Keep the suite hermetic whatever the developer's shell has set.
 for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "OLLAMA_HOST", "SLACK_WEBHOOK_URL", "AIOPS_MODEL",
@@ -52,7 +53,10 @@ def moto_url():
 
     from moto.server import ThreadedMotoServer
 
+    from utils.sandbox_moto import atomic_dynamodb
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    atomic_dynamodb()  # conditional writes atomic, as DynamoDB's are (workers sharing a table rely on it)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

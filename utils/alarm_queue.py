@@ -15,7 +15,8 @@ from utils.config import Settings
 
 MAX_BATCH = 10  # SQS's most per ReceiveMessage and per DeleteMessageBatch
 # What a worker needs on the queue (README, "Running workers").
-WORKER_PERMISSIONS = ("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+WORKER_PERMISSIONS = ("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                      "sqs:GetQueueAttributes")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class QueuedMessage:
     receipt: str
     body: str
     receive_count: int
+    sent_at: float | None = None  # when SQS accepted it (epoch seconds): how long it waited
 
 
 class AlarmQueue:
@@ -45,9 +47,11 @@ class AlarmQueue:
         options = {"VisibilityTimeout": visibility_seconds} if visibility_seconds is not None else {}
         answer = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=MAX_BATCH,
                                           WaitTimeSeconds=max(0, min(20, round(wait_seconds))),
-                                          MessageSystemAttributeNames=["ApproximateReceiveCount"], **options)
+                                          MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                                          **options)
         return [QueuedMessage(m["MessageId"], m["ReceiptHandle"], m.get("Body", ""),
-                              int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")))
+                              int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+                              _sent_at(m.get("Attributes", {}).get("SentTimestamp")))
                 for m in answer.get("Messages", [])]
 
     def delete(self, messages: list[QueuedMessage]) -> list[str]:
@@ -61,6 +65,13 @@ class AlarmQueue:
             failed += [batch[int(f["Id"])].message_id for f in answer.get("Failed", [])]
         return failed
 
+    def release(self, messages: list[QueuedMessage]) -> None:
+        """Make received messages visible again now (a worker stopping before it started them)."""
+        for start in range(0, len(messages), MAX_BATCH):
+            batch = messages[start:start + MAX_BATCH]
+            self.sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m.receipt, "VisibilityTimeout": 0} for i, m in enumerate(batch)])
+
     def depth(self) -> int:
         attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages"])
         return int(attributes.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
@@ -73,6 +84,13 @@ def region_of(queue: str) -> str | None:
     if len(parts) >= 4 and parts[0] == "sqs" and host.endswith(("amazonaws.com", "amazonaws.com.cn")):
         return parts[1]
     return None
+
+
+def _sent_at(millis: str | None) -> float | None:
+    try:
+        return int(millis) / 1000 if millis else None
+    except ValueError:
+        return None
 
 
 def _long_poll_config(budget):

@@ -144,3 +144,4 @@ def _text(value: str) -> str:
 
 def _json(value: Any) -> str:
     return _text(json.dumps(value, ensure_ascii=False, default=str))
+

@@ -179,8 +179,28 @@ class Settings(BaseSettings):
     only_account: str | None = None
     # --region R[,R...]: only these regions, in every account (None: each account's configured regions).
     only_regions: list[str] | None = None
+    # Where incidents, approvals, the outbox and the audit log live: `sqlite` (files under AIOPS_HOME) or
+    # `dynamodb:TABLE` (one table several monitor workers share; agent/monitor/stores.py).
+    store: str = Field("sqlite", validation_alias=AliasChoices("AIOPS_STORE", "store"))
     # With --sandbox: the sandbox generation's own directory (utils/sandbox_state.py sets it).
     _sandbox_state: Path | None = PrivateAttr(None)
+
+    @field_validator("store")
+    @classmethod
+    def _store_is_known(cls, value: str) -> str:
+        text = str(value).strip()
+        if text.lower() == "sqlite":
+            return "sqlite"
+        kind, _, table = text.partition(":")
+        if kind.lower() == "dynamodb" and re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", table):
+            return f"dynamodb:{table}"
+        raise ValueError(f"{text!r} is not a store: use sqlite or dynamodb:TABLE (a table name of 3-255 letters, "
+                         "digits, '_', '-' or '.'), e.g. AIOPS_STORE=dynamodb:aiops")
+
+    @property
+    def dynamodb_table(self) -> str | None:
+        """The shared table's name with `AIOPS_STORE=dynamodb:TABLE`, None for the SQLite store."""
+        return self.store.partition(":")[2] if self.store.startswith("dynamodb:") else None
 
     @field_validator("aws_endpoint_url")
     @classmethod

@@ -20,6 +20,7 @@ def prepare_moto_host() -> None:
     _share_loader_and_regions()
     _cache_module_list()
     _lazy_url_builders()
+    atomic_dynamodb()
 
 
 def _import_moto_ec2() -> None:
@@ -115,3 +116,76 @@ def _lazy_url_builders() -> None:
 
     lazy_builder.lazy = True
     Rule._compile_builder = lazy_builder
+
+
+_DYNAMODB_CALLS = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan",
+                   "batch_get_item", "batch_write_item", "transact_get_items")
+
+
+def atomic_dynamodb() -> None:
+    """One request at a time into moto's DynamoDB (idempotent).
+
+    DynamoDB checks a write's condition and applies it atomically; moto's threaded server does not,
+    so two workers' conditional writes on one item can both pass (and a transaction's rollback copy
+    of the table can meet another write: a 500). Several monitor workers on one table (AIOPS_STORE)
+    rely on exactly those conditions, so the sandbox and the tests serialise moto's DynamoDB calls.
+    """
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_aiops_atomic", False):
+        return
+    lock = threading.RLock()
+
+    def serialised(method):
+        def call(self, *args, **kwargs):
+            with lock:
+                return method(self, *args, **kwargs)
+        return call
+
+    for name in _DYNAMODB_CALLS:
+        setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend.transact_write_items = serialised(_without_needless_copies(DynamoDBBackend.transact_write_items))
+    DynamoDBBackend._aiops_atomic = True
+
+
+def _without_needless_copies(transact):
+    """moto deep-copies the whole table once per item of every TransactWriteItems, to roll back if one of
+    its conditions fails: each transaction costs time in proportion to the table (a worker's tenth incident
+    is cheap, its thousandth is not). Under the lock no other call runs in between, so the conditions are
+    checked first; when they all hold the copy can never be used and is skipped. A failing one goes the
+    original way, copies included, for moto's own error."""
+    import types
+
+    from moto.dynamodb import models
+    from moto.dynamodb.comparisons import get_filter_expression
+
+    no_copy = types.SimpleNamespace(deepcopy=lambda value, *_args: value)
+
+    def holds(self, items) -> bool:
+        for item in items:
+            (kind, op), = item.items()
+            if not op.get("ConditionExpression"):
+                continue
+            table = self.get_table(op["TableName"])
+            key = op.get("Key") or {a: op["Item"][a] for a in (table.hash_key_attr, table.range_key_attr) if a}
+            condition = get_filter_expression(op["ConditionExpression"], op.get("ExpressionAttributeNames"),
+                                              op.get("ExpressionAttributeValues"))
+            if not condition.expr(self.get_item(op["TableName"], key)):
+                return False
+        return True
+
+    def call(self, transact_items):
+        try:
+            cheap = holds(self, transact_items)
+        except Exception:  # noqa: BLE001 - a malformed request: moto's own path says what is wrong
+            cheap = False
+        if not cheap:
+            return transact(self, transact_items)
+        real, models.copy = models.copy, no_copy
+        try:
+            return transact(self, transact_items)
+        finally:
+            models.copy = real
+    return call

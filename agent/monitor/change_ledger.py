@@ -44,6 +44,10 @@ class ChangeLedger:
                 raise IncidentStoreUnavailable(f"incident store {self.path}: {exc}") from exc
         return None if row is None else float(row[0])
 
+    def latest_many(self, keys: set[str]) -> dict[str, float]:
+        """`latest` for several keys (those with a change applied)."""
+        return {key: at for key in keys if (at := self.latest(key)) is not None}
+
     def record(self, key: str, changed_at: datetime, state: str) -> bool:
         """Remember a change once its incident change is stored; newer wins in one conditional upsert, so
         two workers recording the same key keep the newest. False when a newer one was there already."""

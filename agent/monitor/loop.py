@@ -24,12 +24,14 @@ from agent.monitor.proposals import Proposal, auto_policy
 from agent.monitor.records import Approval, ApprovalError, Counts, Incident, IncidentHistory, parse_id
 from agent.monitor.respond import Cycle, Responder
 from agent.monitor.sources import Source, SourceContext, SourceReading, build_sources
+from agent.monitor.stores import open_store
 from agent.monitor.tiers import TierRules
 from agent.monitor.verify import Verifier
 from notify.base import Notifier
 from notify.owners import Owner
 from notify.registry import notifier_from_settings
 from utils.audit import AuditLog, AuditUnavailable
+from utils.audit_store import open_audit
 from utils.config import Settings
 
 log = logging.getLogger(__name__)
@@ -87,11 +89,11 @@ class Monitor:
         cron, a page storm) and lose the approval queue; a damaged file is left for a person to
         look at rather than moved aside, which would also page everything again under new ids.
         """
-        return IncidentStore(self.settings.state_dir, clock=self.clock)
+        return open_store(self.settings, clock=self.clock)  # AIOPS_STORE: SQLite, or DynamoDB shared by workers
 
     def _open_audit(self) -> AuditLog | None:
         try:
-            return AuditLog(self.settings.state_dir)
+            return open_audit(self.settings)
         except AuditUnavailable as exc:
             self._standing_problems.append(f"{exc}; stops the agent made cannot be told apart from others")
             return None

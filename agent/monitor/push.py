@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agent.monitor.alarm_events import AlarmChange, NotAnAlarmChange, parse_message
-from agent.monitor.change_ledger import ChangeLedger
 from agent.monitor.models import CycleReport
 from agent.monitor.observe import Observation, add_details
 from agent.monitor.respond import Cycle
@@ -46,6 +45,8 @@ class BatchReport:
     applied: int = 0  # changes that opened or resolved something, or were newer news about an open one
     stale: int = 0  # duplicates and changes older than one already applied
     rejected: int = 0  # not alarm changes: left for the dead-letter queue
+    failed: int = 0  # handling raised: not deleted, they come back after the visibility timeout
+    ages: list[float] = field(default_factory=list)  # seconds each waited in the queue (SentTimestamp to now)
     cycle: CycleReport | None = None
 
 
@@ -57,10 +58,12 @@ class PushIntake:
     on_batch: Callable[[BatchReport], None] | None = None
     clock: Callable[[], float] = time.monotonic
     _logged: set[str] = field(default_factory=set)
-    _ledger: ChangeLedger | None = None
+    _ledger: Any = None  # agent/monitor/stores.py Ledger: SQLite or the shared DynamoDB table
 
     def __post_init__(self) -> None:
-        self._ledger = ChangeLedger(self.monitor.settings.state_dir)
+        from agent.monitor.stores import open_ledger
+
+        self._ledger = open_ledger(self.monitor.settings)
 
     def close(self) -> None:
         if self._ledger is not None:
@@ -81,13 +84,17 @@ class PushIntake:
                 self.monitor.announcer.emit(None, _skip(f"queue {self.queue.name} unreadable: {exc}"))
                 await _sleep_unless(stopping, RECEIVE_WAIT_SECONDS)
                 continue
-            if messages:  # the batch in hand is finished even if SIGTERM came meanwhile
-                await self._guarded(self.handle(messages), "queue batch")
+            if messages and stopping.is_set():  # taken after SIGTERM: not started, so handed straight back
+                await asyncio.to_thread(self._give_back, messages)
+                break
+            if messages and not await self._guarded(self.handle(messages), "queue batch") \
+                    and self.on_batch is not None:  # the batch in hand is finished even if SIGTERM comes meanwhile
+                self.on_batch(BatchReport(received=len(messages), failed=len(messages), ages=_ages(messages)))
             elif self.on_batch is not None:
                 self.on_batch(BatchReport())  # an empty turn still shows the loop is alive
 
     async def handle(self, messages: list[Any]) -> BatchReport:
-        report = BatchReport(received=len(messages))
+        report = BatchReport(received=len(messages), ages=_ages(messages))
         changes: list[tuple[Any, AlarmChange]] = []
         for message in messages:
             try:
@@ -96,6 +103,9 @@ class PushIntake:
                 report.rejected += 1
                 self._log_once(message, str(exc))
         handled = [m for m, _ in changes]
+        refused = [m for m in messages if m not in handled]
+        if refused:  # back at once: five quick receives take it to the dead-letter queue, not five timeouts
+            await asyncio.to_thread(self._give_back, refused)
         report.cycle = await self.apply([c for _, c in changes], report)
         failed = await asyncio.to_thread(self.queue.delete, handled) if handled else []
         if failed:
@@ -111,16 +121,20 @@ class PushIntake:
             cycle = Cycle(CycleReport(started_at=monitor.clock()), auto_left=monitor.auto.max_per_cycle)
             open_by_key = {inc.key: inc for inc in monitor.store.open_incidents()}
             newest: dict[str, tuple[AlarmChange, dict[str, Any]]] = {}
-            for change in changes:
-                row = change.as_alarm_row(self._account_name(change.account_id))
-                key = resource_key(row)
-                if self._is_news(key, change, open_by_key.get(key), newest.get(key)):
+            keyed = [(resource_key(row), change, row) for change in changes
+                     for row in (change.as_alarm_row(self._account_name(change.account_id)),)]
+            applied = self._ledger.latest_many({key for key, _, _ in keyed})  # one read for the batch
+            for key, change, row in keyed:
+                if self._is_news(change, open_by_key.get(key), newest.get(key), applied.get(key)):
                     newest[key] = (change, row)
             report.applied = len(newest)
             report.stale = len(changes) - report.applied  # duplicates, older news, and news a newer one replaced
-            back_to_ok = {key for key, (change, _) in newest.items() if change.state == "OK"}
+            # Only the incidents this judgement saw open: one another worker opened since is not this OK's
+            # to resolve (the OK may be older than the ALARM that opened it).
+            back_to_ok = [open_by_key[key] for key, (change, _) in newest.items()
+                          if change.state == "OK" and key in open_by_key]
             if back_to_ok:
-                await monitor.responder.resolve_keys(back_to_ok, cycle)
+                await monitor.responder.resolve_incidents(back_to_ok, cycle)
             firing = [row for change, row in newest.values() if change.state == "ALARM"]
             if firing:
                 await self._open(firing, cycle)
@@ -133,12 +147,19 @@ class PushIntake:
             monitor.announcer.skips(cycle.report, quiet=set(monitor.auto.problems))
             return cycle.report
 
-    def _is_news(self, key: str, change: AlarmChange, incident: Any, in_batch: tuple | None) -> bool:
+    def _give_back(self, messages: list[Any]) -> None:
+        """Visible to the other workers at once, rather than after the visibility timeout."""
+        release = getattr(self.queue, "release", None)
+        try:
+            if release is not None:
+                release(messages)
+        except Exception as exc:  # they come back after the visibility timeout anyway
+            log.warning("could not hand %d message(s) back to %s: %s", len(messages), self.queue.name, exc)
+
+    def _is_news(self, change: AlarmChange, incident: Any, in_batch: tuple | None, latest: float | None) -> bool:
         at = change.changed_at.timestamp()
         if in_batch is not None and in_batch[0].changed_at >= change.changed_at:
             return False
-        assert self._ledger is not None
-        latest = self._ledger.latest(key)
         if latest is not None and at <= latest:
             return False
         # An incident the poll opened has no ledger entry; the poll saw the alarm at most one interval after
@@ -179,12 +200,19 @@ class PushIntake:
         self.monitor.announcer.emit(None, _skip(f"message {message.message_id} on {self.queue.name} is not an "
                                                 f"alarm change ({why}); left for the dead-letter queue"))
 
-    async def _guarded(self, work: Any, what: str) -> None:
+    async def _guarded(self, work: Any, what: str) -> bool:
         try:
             await work
         except Exception as exc:  # a broken batch or poll must not end the worker
             log.exception("%s failed", what)
             self.monitor.announcer.emit(None, _skip(f"{what} failed: {exc}"))
+            return False
+        return True
+
+
+def _ages(messages: list[Any]) -> list[float]:
+    now = time.time()
+    return [max(0.0, now - m.sent_at) for m in messages if getattr(m, "sent_at", None) is not None]
 
 
 def _skip(message: str) -> Any:

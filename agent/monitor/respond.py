@@ -88,11 +88,11 @@ class Responder:
                 continue
             await self._resolve_one(inc, cycle)
 
-    async def resolve_keys(self, keys: set[str], cycle: Cycle) -> None:
-        """Resolve the open incidents with these keys (an alarm's pushed change back to OK)."""
-        for inc in self.store.open_incidents():
-            if inc.key in keys:
-                await self._resolve_one(inc, cycle)
+    async def resolve_incidents(self, incidents: list[Incident], cycle: Cycle) -> None:
+        """Resolve exactly these (an alarm's pushed change back to OK), by number: one another worker opened
+        under the same key since is left alone."""
+        for inc in incidents:
+            await self._resolve_one(inc, cycle)
 
     async def _resolve_one(self, inc: Incident, cycle: Cycle) -> None:
         done = self.store.resolve(inc.seq, "back to OK")

@@ -32,6 +32,9 @@ from notify.base import Alert, DeliveryResult, Notifier
 
 ALIVE_INTERVALS = 3  # a loop that missed three cycles in a row is stuck, not slow
 TIERS = ("0", "1", "2")
+# received = applied + stale + rejected + failed (a batch that raised: its messages come back)
+EVENT_RESULTS = ("received", "applied", "stale", "rejected", "failed")
+NOTIFY_RESULTS = ("sent", "queued", "failed")  # per destination; terminal_only and sent_from_outbox as they happen
 
 
 class MonitorMetrics:
@@ -51,11 +54,16 @@ class MonitorMetrics:
         self.open_now = Gauge("aiops_incidents_open", "Incidents open after the last cycle", ["tier"], registry=r)
         self.notifications = Counter("aiops_notifications", "Alerts handed to a destination, by result",
                                      ["destination", "result"], registry=r)
-        self.events = Counter("aiops_queue_events", "Queue messages by what became of them "
-                              "(received, applied, stale: duplicate or older, rejected: not an alarm change)",
+        self.events = Counter("aiops_queue_events", "Queue messages by what became of them (received, applied, "
+                              "stale: duplicate or older, rejected: not an alarm change, failed: handling raised)",
                               ["result"], registry=r)
         self.outbox = Gauge("aiops_outbox_depth", "Alerts waiting in the outbox", ["destination"], registry=r)
-        for result in ("received", "applied", "stale", "rejected"):
+        self.queue_age = Histogram("aiops_queue_message_age_seconds", "From SQS accepting a message to a worker "
+                                   "receiving it", buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=r)
+        self.oldest = Gauge("aiops_queue_oldest_message_age_seconds", "Age of the oldest message in the last batch",
+                            registry=r)
+        r.register(_StoreCalls())
+        for result in EVENT_RESULTS:
             self.events.labels(result)
         for tier in TIERS:  # zeros from the start, so a rate() has a first sample
             self.opened.labels(tier)
@@ -76,8 +84,13 @@ class MonitorMetrics:
 
     def batch(self, report: Any) -> None:
         """One turn of the queue loop (agent/monitor/push.py BatchReport), empty ones included: the loop lives."""
-        for result in ("received", "applied", "stale", "rejected"):
-            self.events.labels(result).inc(getattr(report, result))
+        for result in EVENT_RESULTS:
+            self.events.labels(result).inc(getattr(report, result, 0))
+        ages = getattr(report, "ages", None) or []
+        for age in ages:
+            self.queue_age.observe(age)
+        if report.received:
+            self.oldest.set(max(ages, default=0.0))
         if report.cycle is not None:
             self._saw(report.cycle)
         self.last_cycle_at = self.clock()
@@ -117,7 +130,13 @@ class MeteredNotifier:
         return getattr(self.inner, name)
 
     def notify(self, alert: Alert) -> DeliveryResult:
-        result = self.inner.notify(alert)
+        for result in NOTIFY_RESULTS:  # zeros per destination from the first alert, so a rate() has a first sample
+            self.metrics.notifications.labels(self.inner.name, result)
+        try:
+            result = self.inner.notify(alert)
+        except Exception:
+            self.metrics.notifications.labels(self.inner.name, "failed").inc()
+            raise
         self.metrics.notifications.labels(self.inner.name, result.status).inc()
         self._depth()
         return result
@@ -134,6 +153,24 @@ class MeteredNotifier:
 
     def _depth(self) -> None:
         self.metrics.outbox.labels(self.inner.name).set(self.inner.pending())
+
+
+class _StoreCalls:
+    """`aiops_store_calls_total{operation}`: DynamoDB calls this worker made (utils/dynamo.py counts them)."""
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily
+
+        from utils.dynamo import CALLS
+
+        family = CounterMetricFamily("aiops_store_calls", "DynamoDB calls made (AIOPS_STORE=dynamodb)",
+                                     labels=["operation"])
+        for operation, n in sorted(CALLS.items()):
+            family.add_metric([operation], n)
+        yield family
+
+    def describe(self) -> Any:
+        return []
 
 
 def serve(metrics: MonitorMetrics, incidents: Callable[[], list[dict[str, Any]]], host: str,

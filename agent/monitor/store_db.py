@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from agent.monitor.proposals import Proposal
 from agent.monitor.records import PREFIX, Incident
+from utils.dynamo import StoreUnavailable
 
 __all__ = ["DB_NAME", "IncidentStoreUnavailable", "StoreDB", "incident_from_row"]
 
@@ -69,8 +70,9 @@ CREATE TABLE IF NOT EXISTS instance_states (
 _ADDED_INCIDENT_COLUMNS = ("evidence", "resource_type", "resource_id", "region", "account")
 
 
-class IncidentStoreUnavailable(Exception):
-    """The incident database cannot be opened or written; the message names the file."""
+# The incident store cannot be opened or written; the message names the file (or the DynamoDB table).
+# One exception for both backends, so the monitor's "no paging from memory" stop catches either.
+IncidentStoreUnavailable = StoreUnavailable
 
 
 def _check_intact(db: sqlite3.Connection) -> None:

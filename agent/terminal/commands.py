@@ -107,10 +107,10 @@ async def _auto_off(ctx: CommandContext, _rest: str) -> None:
 @command("history")
 async def _history(ctx: CommandContext, rest: str) -> None:
     """Recent mutating actions from the audit log: who, what, decision, outcome."""
-    from utils.audit import AuditLog
+    from utils.audit_store import open_audit
 
     limit = int(rest) if rest.isdigit() else 15
-    entries = await asyncio.to_thread(lambda: AuditLog(ctx.settings.state_dir).recent(limit))
+    entries = await asyncio.to_thread(lambda: open_audit(ctx.settings).recent(limit))
     if not entries:
         ctx.terminal.info("no actions recorded yet")
         return

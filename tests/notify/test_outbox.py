@@ -1,8 +1,10 @@
-"""The outbox keyed by destination, on real SQLite files: alerts stored neutral, lanes apart, old files adopted."""
+"""The outbox keyed by destination, on real SQLite files (and, for the tests taking `outbox_factory`, on
+DynamoDB too): alerts stored neutral, lanes apart, old files adopted."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -62,9 +64,8 @@ def test_a_row_holds_the_neutral_alert_and_is_rendered_when_sent(tmp_path, slack
     assert slack.delivered == [build_message(alert(1, tier=0))]
 
 
-def test_destinations_keep_their_own_lanes_and_counts(tmp_path):
-    path = tmp_path / OUTBOX_FILE
-    slack_box, pager_box = Outbox(path, NAME, lease_seconds=60), Outbox(path, "PagerDuty", lease_seconds=60)
+def test_destinations_keep_their_own_lanes_and_counts(outbox_factory):
+    slack_box, pager_box = outbox_factory(NAME), outbox_factory("PagerDuty")
     for n in (1, 2, 3):
         slack_box.put(alert(n))
     pager_box.put(alert(9, tier=0))
@@ -130,8 +131,8 @@ def test_an_unreadable_row_is_set_aside_not_a_blocked_lane(tmp_path):
     assert box.count() == 1
 
 
-def test_the_same_alert_handed_over_twice_is_sent_once(tmp_path, slack):
-    sender = notifier(tmp_path, slack.url)
+def test_the_same_alert_handed_over_twice_is_sent_once(tmp_path, slack, outbox_factory):
+    sender = outbox_factory.share(notifier(tmp_path, slack.url))
     first = alert(1).model_copy(update={"dedup_key": "INC-1@1.0:open"})
     assert sender.notify(first).status == "sent"
     again = sender.notify(first)  # the monitor's orphan path after a crash between hand-over and its record
@@ -141,13 +142,15 @@ def test_the_same_alert_handed_over_twice_is_sent_once(tmp_path, slack):
     assert len(slack.delivered) == 2
 
 
-def test_a_row_held_by_a_killed_process_is_taken_over_at_once_and_blocks_only_its_incident(tmp_path):
-    path = tmp_path / OUTBOX_FILE
-    box = Outbox(path, NAME, lease_seconds=600)
+def test_a_row_held_by_a_killed_process_is_taken_over_at_once_and_blocks_only_its_incident(tmp_path, outbox_factory):
+    box = outbox_factory(NAME, lease_seconds=600)
     for queued in (alert(1), alert(1, kind="resolved"), alert(2)):
         box.put(queued)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_ONE_ROW, str(path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    shared = outbox_factory.settings
+    where = [shared.home, shared.aws_endpoint_url, shared.dynamodb_table] if shared else [tmp_path]
+    holder = subprocess.Popen(  # on DynamoDB: a worker on this host, sharing its AIOPS_HOME (owners/)
+        [sys.executable, "-c", HOLD_ONE_ROW, *map(str, where)], cwd=REPO, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "INC-1"
         blocked: set = set()
@@ -182,7 +185,14 @@ HOLD_ONE_ROW = """
 import sys, time
 from pathlib import Path
 from notify.outbox import Outbox
-box = Outbox(Path(sys.argv[1]), "Slack webhook", lease_seconds=600)
+if len(sys.argv) == 2:
+    box = Outbox(Path(sys.argv[1]) / "outbox.sqlite3", "Slack webhook", lease_seconds=600)
+else:
+    from notify.dynamo_outbox import DynamoOutbox
+    from utils.config import Settings
+    from utils.dynamo import table_for
+    settings = Settings(home=sys.argv[1], aws_endpoint_url=sys.argv[2], store="dynamodb:" + sys.argv[3])
+    box = DynamoOutbox(table_for(settings), "Slack webhook", home=Path(sys.argv[1]), lease_seconds=600)
 row, _ = box.claim_next(lambda tier: "webhook", set())
 print(row.alert.incident_id, flush=True)
 time.sleep(60)

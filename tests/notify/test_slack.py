@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from notify.base import Alert
-from notify.outbox import Outbox
 from notify.slack_message import build_message
 from notify.slack_webhook import NAME, SlackWebhookNotifier
 from tests.notify.slack_server import DEFAULT_PATH, FakeSlackWebhook, Reply, no_proxy_fixture, slack_fixture  # noqa: F401
@@ -56,6 +55,12 @@ def make_notifier(tmp_path: Path) -> Callable[..., SlackWebhookNotifier]:
         return SlackWebhookNotifier(tmp_path, default_url, tier_urls, **options)
 
     return make
+
+
+@pytest.fixture
+def make_shared_notifier(make_notifier, outbox_factory) -> Callable[..., SlackWebhookNotifier]:
+    """make_notifier's notifiers with their outbox on the test's backend (SQLite file or DynamoDB table)."""
+    return lambda *args, **kw: outbox_factory.share(make_notifier(*args, **kw))
 
 
 # --- message content -------------------------------------------------------------------------------
@@ -179,8 +184,8 @@ def test_from_settings_reads_secret_urls(tmp_path, slack, monkeypatch):
 # --- failures and the outbox -----------------------------------------------------------------------
 
 
-def test_outage_queues_in_order_and_recovery_drains_each_once(slack, make_notifier):
-    notifier = make_notifier(slack.url)
+def test_outage_queues_in_order_and_recovery_drains_each_once(slack, make_shared_notifier):
+    notifier = make_shared_notifier(slack.url)
     slack.always(Reply.server_error())
 
     queued = [notifier.notify(alert(n)) for n in (1, 2, 3)]
@@ -309,9 +314,9 @@ def test_not_a_url_is_a_config_error_without_echoing_it(make_notifier):
     assert SECRET not in result.detail + (notifier.config_error or "")
 
 
-def test_repeat_pages_fold_into_the_waiting_page(slack, make_notifier):
+def test_repeat_pages_fold_into_the_waiting_page(slack, make_shared_notifier):
     slack.always(Reply.server_error())
-    notifier = make_notifier(slack.url)
+    notifier = make_shared_notifier(slack.url)
 
     notifier.notify(alert(1, tier=0))
     notifier.notify(alert(1, tier=0, kind="repage"))
@@ -321,8 +326,8 @@ def test_repeat_pages_fold_into_the_waiting_page(slack, make_notifier):
     assert notifier.pending() == 2
 
 
-def test_two_processes_never_send_a_queued_message_twice(slack, make_notifier):
-    first, second = make_notifier(slack.url), make_notifier(slack.url)
+def test_two_processes_never_send_a_queued_message_twice(slack, make_shared_notifier):
+    first, second = make_shared_notifier(slack.url), make_shared_notifier(slack.url)
     slack.always(Reply.server_error())
     for n in range(1, 7):
         (first if n % 2 else second).notify(alert(n))
@@ -343,14 +348,13 @@ def test_two_processes_never_send_a_queued_message_twice(slack, make_notifier):
     assert first.pending() == 0
 
 
-def test_outbox_claims_each_row_once_and_keeps_lane_order(tmp_path):
-    path = tmp_path / "outbox.sqlite3"
+def test_outbox_claims_each_row_once_and_keeps_lane_order(outbox_factory):
     for n in range(40):
-        Outbox(path, NAME, lease_seconds=60).put(alert(n, tier=n % 3))
+        outbox_factory(NAME).put(alert(n, tier=n % 3))
     claimed: list[tuple[int, int]] = []
 
     def worker() -> None:
-        box = Outbox(path, NAME, lease_seconds=60)  # one per thread: eight "processes"
+        box = outbox_factory(NAME)  # one per thread: eight "processes"
         while box.count():
             got = box.claim_next(lambda tier: tier, set())
             if got is not None:

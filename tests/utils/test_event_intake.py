@@ -90,3 +90,20 @@ def test_an_unreachable_endpoint_is_one_line_and_a_non_zero_exit(aws_env, capsys
     done = _setup(capsys)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_with_a_dynamodb_store_setup_creates_the_shared_table_once(aws_env, capsys, monkeypatch):
+    monkeypatch.setenv("AIOPS_STORE", "dynamodb:aiops-setup-test")
+    dry = _setup(capsys, "--dry-run")
+    assert "would create DynamoDB table aiops-setup-test" in dry.stdout
+    first = _setup(capsys)
+    assert first.returncode == 0 and "store: created DynamoDB table aiops-setup-test" in first.stdout
+    table = _client(aws_env, "dynamodb").describe_table(TableName="aiops-setup-test")["Table"]
+    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"gsi1", "gsi2"}
+    again = _setup(capsys)
+    assert "store: keep DynamoDB table aiops-setup-test" in again.stdout
+    removed = _setup(capsys, "--remove")
+    assert "keep DynamoDB table aiops-setup-test" in removed.stdout  # incidents are not setup's to delete
+    monkeypatch.setenv("AIOPS_STORE", "mysql")
+    bad = _setup(capsys)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1 and "AIOPS_STORE" in bad.stderr

@@ -1,4 +1,5 @@
-"""The incident store on real SQLite files: dedup, claims, approvals with expiry, timeline, counts."""
+"""The incident store on real SQLite files and on DynamoDB (moto over HTTP): dedup, claims, approvals with
+expiry, timeline, counts. Every test taking `store_factory` runs on both backends."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def new(key: str = "alarm:web-cpu-high|i-0abc1234", tier: int = 1) -> NewInciden
                        instance_id="i-0abc1234", name="web-1", metric="CPUUtilization", summary="CPU > 80")
 
 
-def test_one_open_incident_per_key_across_store_instances(tmp_path):
-    first, second = IncidentStore(tmp_path), IncidentStore(tmp_path)
+def test_one_open_incident_per_key_across_store_instances(store_factory):
+    first, second = store_factory(), store_factory()
     opened = first.open_incident(new(), "owner-a")
     assert opened is not None and opened.id == "INC-1" and opened.status == "open"
     assert second.open_incident(new(), "owner-b") is None
@@ -62,9 +63,9 @@ def test_processes_racing_to_open_the_same_incident_open_it_once(tmp_path):
     assert len(IncidentStore(tmp_path).open_incidents()) == 1
 
 
-def test_notification_claim_is_held_by_the_opener_until_its_lease_runs_out(tmp_path):
+def test_notification_claim_is_held_by_the_opener_until_its_lease_runs_out(store_factory):
     clock = Clock()
-    store = IncidentStore(tmp_path, clock=clock)
+    store = store_factory(clock)
     inc = store.open_incident(new(), "owner-a")
     assert not store.claim_notification(inc.seq, "owner-b", lease=300)
     assert store.claim_notification(inc.seq, "owner-a", lease=300)
@@ -74,9 +75,9 @@ def test_notification_claim_is_held_by_the_opener_until_its_lease_runs_out(tmp_p
     assert not store.claim_notification(inc.seq, "owner-a", lease=300)
 
 
-def test_repage_is_a_compare_and_set(tmp_path):
+def test_repage_is_a_compare_and_set(store_factory):
     clock = Clock()
-    a, b = IncidentStore(tmp_path, clock=clock), IncidentStore(tmp_path, clock=clock)
+    a, b = store_factory(clock), store_factory(clock)
     inc = a.open_incident(new(tier=0), "owner-a")
     a.mark_notified(inc.seq, "sent")
     seen = a.get(inc.seq)
@@ -87,9 +88,9 @@ def test_repage_is_a_compare_and_set(tmp_path):
     assert a.get(inc.seq).pages == 2
 
 
-def test_approval_lifecycle_and_expiry(tmp_path):
+def test_approval_lifecycle_and_expiry(store_factory):
     clock = Clock()
-    store = IncidentStore(tmp_path, clock=clock)
+    store = store_factory(clock)
     one = store.open_incident(new("k1"), "o")
     two = store.open_incident(new("k2"), "o")
     three = store.open_incident(new("k3"), "o")
@@ -116,8 +117,8 @@ def test_approval_lifecycle_and_expiry(tmp_path):
         parse_id("web-1")
 
 
-def test_a_no_at_the_y_n_leaves_the_proposal_waiting_and_the_timeline_says_so(tmp_path):
-    store = IncidentStore(tmp_path, clock=Clock())
+def test_a_no_at_the_y_n_leaves_the_proposal_waiting_and_the_timeline_says_so(store_factory):
+    store = store_factory(Clock())
     inc = store.open_incident(new("k1"), "o")
     store.add_approval(inc.seq, PROPOSAL, ttl_seconds=600)
     store.decide(inc.id, approve=True, by="alice")
@@ -132,9 +133,9 @@ def test_a_no_at_the_y_n_leaves_the_proposal_waiting_and_the_timeline_says_so(tm
     assert [k for k, _ in kinds][-3:] == ["declined", "approved", "action"]
 
 
-def test_the_queue_is_by_tier_then_age(tmp_path):
+def test_the_queue_is_by_tier_then_age(store_factory):
     clock = Clock()
-    store = IncidentStore(tmp_path, clock=clock)
+    store = store_factory(clock)
     order = []
     for key, tier in [("k1", 2), ("k2", 1), ("k3", 0), ("k4", 1)]:
         inc = store.open_incident(new(key, tier=tier), "o")
@@ -144,9 +145,9 @@ def test_the_queue_is_by_tier_then_age(tmp_path):
     assert [a.incident_id for a in store.pending()] == [order[2], order[1], order[3], order[0]]
 
 
-def test_expire_due_and_resolve_withdraw_pending_proposals(tmp_path):
+def test_expire_due_and_resolve_withdraw_pending_proposals(store_factory):
     clock = Clock()
-    store = IncidentStore(tmp_path, clock=clock)
+    store = store_factory(clock)
     one, two = store.open_incident(new("k1"), "o"), store.open_incident(new("k2"), "o")
     store.add_approval(one.seq, PROPOSAL, ttl_seconds=60)
     store.add_approval(two.seq, PROPOSAL, ttl_seconds=600)
@@ -158,9 +159,9 @@ def test_expire_due_and_resolve_withdraw_pending_proposals(tmp_path):
     assert kinds == ["opened", "resolved", "expired"]
 
 
-def test_history_counts_and_action_outcomes(tmp_path):
+def test_history_counts_and_action_outcomes(store_factory):
     clock = Clock()
-    store = IncidentStore(tmp_path, clock=clock)
+    store = store_factory(clock)
     manual, auto, waiting = (store.open_incident(new(f"k{i}"), "o") for i in range(3))
     for inc in (manual, auto, waiting):
         store.set_diagnosis(inc.seq, [{"source": "/sops/x.md", "title": "X"}], PROPOSAL, None)
@@ -182,9 +183,9 @@ def test_history_counts_and_action_outcomes(tmp_path):
     assert len(store.history(1)) == 1
 
 
-def test_instance_states_round_trip(tmp_path):
+def test_instance_states_round_trip(store_factory):
     clock = Clock()
-    store = IncidentStore(tmp_path, clock=clock)
+    store = store_factory(clock)
     assert store.last_states() == ({}, None)
     store.save_states({"i-1": ("web", "running"), "i-2": (None, "stopped")})
     assert store.last_states() == ({"i-1": "running", "i-2": "stopped"}, clock.now)
@@ -213,3 +214,34 @@ def test_the_proposal_is_typed_and_rows_written_before_it_still_read(tmp_path):
     assert store.get(old.seq).proposal == PROPOSAL and isinstance(store.get(old.seq).proposal, Proposal)
     assert store.get(garbled.seq).proposal is None  # unreadable is shown as no proposal, never a crash
     assert [e.detail for e in store.history(3)[-1].timeline][-1] == "SOP: none; proposal: reboot_instances (risk HIGH)"
+
+
+def test_workers_racing_on_one_dynamodb_table_open_page_and_resolve_once(aws_credentials, moto_url, tmp_path):
+    """Six workers (a store object each, on threads) race to open, claim the first page and resolve: one wins each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agent.monitor.stores import open_store
+    from tests.store_backends import dynamo_settings
+
+    settings = dynamo_settings(moto_url, tmp_path)
+    stores = [open_store(settings) for _ in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        opened = list(pool.map(lambda pair: pair[1].open_incident(new(), f"w{pair[0]}"), enumerate(stores)))
+    winners = [inc for inc in opened if inc is not None]
+    assert len(winners) == 1 and len(stores[0].open_incidents()) == 1
+    seq = winners[0].seq
+    with ThreadPoolExecutor(6) as pool:
+        claims = list(pool.map(lambda pair: pair[1].claim_notification(seq, f"x{pair[0]}", lease=300), enumerate(stores)))
+    assert claims.count(True) == 0  # the opener holds it
+    with ThreadPoolExecutor(6) as pool:
+        resolved = list(pool.map(lambda s: s.resolve(seq, "back to OK"), stores))
+    assert sum(r is not None for r in resolved) == 1
+    assert stores[1].open_incident(new(), "w1") is not None  # the key is free again
+
+
+def test_a_dead_holders_notification_claim_is_taken_over_at_once(store_factory):
+    store = store_factory(Clock())
+    inc = store.open_incident(new(), "owner-a")
+    assert not store.claim_notification(inc.seq, "owner-b", lease=300, alive=lambda holder: True)
+    assert store.claim_notification(inc.seq, "owner-b", lease=300, alive=lambda holder: holder != "owner-a")
+    assert not store.claim_notification(inc.seq, "owner-c", lease=300, alive=lambda holder: None)  # b holds it now
