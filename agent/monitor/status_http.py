@@ -125,6 +125,9 @@ class MeteredNotifier:
 
     def __init__(self, inner: Notifier, metrics: MonitorMetrics) -> None:
         self.inner, self.metrics = inner, metrics
+        # Read at scrape time, not after this worker's last send: with AIOPS_STORE=dynamodb the outbox is
+        # shared, and a value set then went stale the moment another worker sent its row.
+        metrics.outbox.labels(inner.name).set_function(self._depth)
 
     def __getattr__(self, name: str) -> Any:  # name, enabled, config_error, describe: the wrapped one's
         return getattr(self.inner, name)
@@ -138,21 +141,22 @@ class MeteredNotifier:
             self.metrics.notifications.labels(self.inner.name, "failed").inc()
             raise
         self.metrics.notifications.labels(self.inner.name, result.status).inc()
-        self._depth()
         return result
 
     def drain(self) -> int:
         sent = self.inner.drain()
         if sent:
             self.metrics.notifications.labels(self.inner.name, "sent_from_outbox").inc(sent)
-        self._depth()
         return sent
 
     def pending(self) -> int:
         return self.inner.pending()
 
-    def _depth(self) -> None:
-        self.metrics.outbox.labels(self.inner.name).set(self.inner.pending())
+    def _depth(self) -> float:
+        try:
+            return float(self.inner.pending())
+        except Exception:  # a store that cannot be read now: no figure rather than a failed scrape
+            return float("nan")
 
 
 class _StoreCalls:

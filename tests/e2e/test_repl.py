@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import sys
 
 import pexpect
@@ -101,8 +102,11 @@ def test_model_path_through_an_ollama_protocol_server(estate, aws_env, ec2):
     assert state_of(ec2, estate["worker-1"]) in {"stopping", "stopped"}
 
 
-def test_sandbox_banner_and_request(tmp_path):
-    child = spawn({"AIOPS_HOME": str(tmp_path / "home")}, "--sandbox", "--planner", "rules")
+def test_sandbox_banner_and_request(tmp_path, sop_store_template):  # noqa: F811 - the fixture imported above
+    home = tmp_path / "home"
+    if sop_store_template is not None:  # as with_indexed_sops: this test is about the banner, not SOP indexing
+        shutil.copytree(sop_store_template, home / sop_store_template.name)
+    child = spawn({"AIOPS_HOME": str(home)}, "--sandbox", "--planner", "rules")
     assert "SANDBOX" in child.before
     say(child, "show alarms")
     child.expect("firing")

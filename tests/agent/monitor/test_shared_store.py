@@ -42,7 +42,8 @@ async def test_two_workers_on_one_table_open_and_page_each_incident_once(estate,
     assert reports[0].auto_actions == [status.id]
     (audited,) = open_audit(settings).recent()  # in the table, whichever worker acted
     assert audited.tool == "reboot_instances" and audited.decision == "allowed"
-    assert audited.targets == [{"instance_id": estate["worker-1"], "name": "worker-1"}]
+    assert audited.targets == [{"instance_id": estate["worker-1"], "name": "worker-1", "account": "default",
+                               "region": "us-east-1"}]
     assert not (aws_env.home / "audit.sqlite3").exists() and not (aws_env.home / "incidents.sqlite3").exists()
     assert counts.open == 2 and counts.auto_handled == 1
     assert {h.incident.id for h in history} == set(opened)
