@@ -142,16 +142,28 @@ async def get_alarm_evidence(
     s = state_of(ctx)
     mapping = (s.settings.evidence or {}).get("log_groups") or {}
     log_groups = {str(k): v for k, v in mapping.items() if isinstance(v, str)} if isinstance(mapping, dict) else {}
-    return await run_aws(s, lambda: evidence.gather(one_place(s, account, region), alarm, minutes=minutes,
+    return await run_aws(s, lambda: evidence.gather(one_place(s, alarm, account, region), alarm, minutes=minutes,
                                                     seconds=seconds, log_groups=log_groups), service="CloudWatch")
 
 
-def one_place(s: ServerState, account: str | None, region: str | None):
-    """The clients of the one account and region an alarm lives in (default: the session's own). A place the
-    call names is checked against the configuration first: never answered from another one."""
-    if account or region:
+def one_place(s: ServerState, alarm: str, account: str | None, region: str | None):
+    """The clients of the one account and region the alarm lives in. A place the call names is checked against
+    the configuration and used as named, never another; without one, the covered places are asked for the
+    alarm at once and the first that has it answers (the session's own when none does: its error is the one)."""
+    if account and region:
         s.fleet(region, account)  # an unknown account or region raises UnknownPlace
-    return s.clients_for(account, region)
+        return s.clients_for(account, region)
+
+    def holds(clients):
+        try:
+            evidence.find_alarm(clients.cloudwatch, alarm)
+        except ValueError:
+            return None
+        return clients
+
+    answers, _ = s.fleet(region, account).run(holds)
+    found = [clients for _, clients in answers if clients is not None]
+    return found[0] if found else s.clients_for(account, region)
 
 
 LOG_GROUPS_URI = "aiops://log-groups/{prefix}"

@@ -27,7 +27,7 @@ from agent.planner.types import Clarification, PlannedCall, PlanningContext
 # The tools with the optional place arguments (DESIGN.md, "MCP tool catalog" and "The estate").
 PLACED_TOOLS = frozenset({"list_instances", "describe_instance", "get_instance_status", "start_instances",
                           "stop_instances", "reboot_instances", "terminate_instances", "list_alarms",
-                          "get_metric_statistics", "search_logs"})
+                          "get_metric_statistics", "search_logs", "get_alarm_evidence"})
 ALL = "all"
 
 _LEAD = r"(?:(?:in|at|from|on|across|for|within|of|over|throughout)\s+)?(?:the\s+)?(?:aws\s+)?"

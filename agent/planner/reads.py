@@ -88,8 +88,26 @@ def _cost(req: Request) -> PlannedCall:
 
 
 def _alarms(req: Request) -> PlannedCall:
+    named = _asked_why(req)
+    if named is not None:
+        return PlannedCall(tool="get_alarm_evidence", arguments={"alarm": named})
     state = readargs.alarm_state(req.norm)
     return PlannedCall(tool="list_alarms", arguments={"state": state} if state else {})
+
+
+# "why is orders-db-cpu-high firing", "evidence for X", "X 알람 왜 울려": one alarm's evidence, not the list.
+_WHY = re.compile(r"\b(?:why|evidence)\b|왜")
+# An alarm's name as people paste it: words joined by dashes, dots or underscores (web-server-cpu-high).
+_ALARM_NAME = re.compile(r"(?<![\w/])[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+){2,}(?![\w/])")
+
+
+def _asked_why(req: Request) -> str | None:
+    """The alarm a "why is it firing" question names; None when it names none (or only an instance)."""
+    if not _WHY.search(req.norm):
+        return None
+    instances = {item.name.casefold() for item in req.index.items if item.name}
+    names = [m.group(0) for m in _ALARM_NAME.finditer(req.raw[:300]) if m.group(0).casefold() not in instances]
+    return max(names, key=len) if names else None
 
 
 def _logs(req: Request) -> PlannedCall | Clarification:

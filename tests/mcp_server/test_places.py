@@ -155,3 +155,16 @@ async def test_logs_are_searched_in_every_place_that_has_the_group(places):
         ("ERROR eu timeout", "default", "eu-west-1"), ("ERROR prod 500", "prod", "us-east-1")]
     assert [e["message"] for e in prod["events"]] == ["ERROR prod 500"]
     assert nowhere.is_error and "does not exist" in nowhere.content[0].text
+
+
+async def test_evidence_finds_its_alarm_in_whichever_place_holds_it(places):
+    cw = places.client("cloudwatch", "prod", "us-east-1")
+    cw.put_metric_alarm(AlarmName="prod-only-errors", Namespace="AWS/Lambda", MetricName="Errors", Statistic="Sum",
+                        Dimensions=[{"Name": "FunctionName", "Value": "payments"}], Period=60, EvaluationPeriods=1,
+                        Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    async with in_memory_client(**PLACES) as client:
+        found = await client.call_tool("get_alarm_evidence", {"alarm": "prod-only-errors", "seconds": 20})
+        named_wrong = await client.call_tool("get_alarm_evidence", {"alarm": "prod-only-errors", "account": "default",
+                                                                    "region": "us-east-1", "seconds": 20})
+    assert not found.is_error and found.structured_content["resource_id"] == "payments"
+    assert named_wrong.is_error and "no alarm named 'prod-only-errors'" in named_wrong.content[0].text  # never elsewhere

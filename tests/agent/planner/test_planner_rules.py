@@ -32,7 +32,7 @@ FLEET_A, FLEET_B, FLEET_C, FLEET_D = sandbox_fleet(), second_fleet(), heldout_fl
 FLEET_E, FLEET_F = heldout_fleet_2(), heldout_fleet_3()
 TOOLS = {"list_instances", "describe_instance", "get_instance_status", "start_instances", "stop_instances",
          "reboot_instances", "terminate_instances", "list_alarms", "get_metric_statistics", "search_logs",
-         "get_cost_and_usage", "search_sops", "list_log_groups"}
+         "get_cost_and_usage", "search_sops", "list_log_groups", "get_alarm_evidence"}
 MUTATING = {"start_instances", "stop_instances", "reboot_instances", "terminate_instances"}
 DESTRUCTIVE = MUTATING - {"start_instances"}
 
@@ -243,3 +243,21 @@ def test_gibberish_gets_what_i_can_do_not_instance_names():
     answer = plan_offline("asdfgh", sandbox_fleet(), date(2026, 12, 1))
     assert isinstance(answer, Clarification) and answer.candidates == []
     assert "list running instances" in answer.message
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("why is orders-db-cpu-high firing", ("get_alarm_evidence", {"alarm": "orders-db-cpu-high"})),
+    ("web-server-cpu-high 알람 왜 울려?", ("get_alarm_evidence", {"alarm": "web-server-cpu-high"})),
+    ("why are alarms firing", ("list_alarms", {"state": "ALARM"})),  # no alarm named: the list
+    ("show alarms", ("list_alarms", {})),
+])
+def test_why_an_alarm_fires_is_its_evidence_and_a_plain_alarm_read_stays_the_list(text, expected):
+    answer = plan_offline(text, sandbox_fleet(), date(2026, 12, 1))
+    assert isinstance(answer, PlannedCall) and (answer.tool, answer.arguments) == expected
+
+
+def test_an_instance_name_is_never_read_as_the_alarm_asked_about():
+    fleet = sandbox_fleet()
+    fleet.instances.append(InventoryItem(instance_id=instance_id("orders-db-primary-01"), name="orders-db-primary-01", state="running"))
+    answer = plan_offline("why is orders-db-primary-01 firing alarms", fleet, date(2026, 12, 1))
+    assert not (isinstance(answer, PlannedCall) and answer.tool == "get_alarm_evidence")
